@@ -1,0 +1,54 @@
+/**
+ * Measures each published entry as an app would ship it: bundled with its dependencies (peers
+ * left out), minified for the browser, then gzip -9 and brotli. Used by `npm run size` and by the
+ * size-budget test.
+ */
+import { build } from 'esbuild';
+import { brotliCompressSync, gzipSync, constants } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+
+export interface EntrySize {
+  entry: string;
+  minified: number;
+  gzip: number;
+  brotli: number;
+}
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** Budgets in bytes, min+gzip, including dependencies. */
+export const budgets: Record<string, number> = {
+  'dist/index.js': 5 * 1024,
+};
+
+export async function measure(entry: string): Promise<EntrySize> {
+  const result = await build({
+    entryPoints: [entry],
+    absWorkingDir: root,
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    external: ['react', 'react-dom', 'vue', 'svelte', 'svelte/*'],
+    logLevel: 'silent',
+  });
+  const code = result.outputFiles[0]!.contents;
+  return {
+    entry,
+    minified: code.length,
+    gzip: gzipSync(code, { level: 9 }).length,
+    brotli: brotliCompressSync(code, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
+  };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  for (const entry of Object.keys(budgets)) {
+    const size = await measure(entry);
+    const budget = budgets[entry]!;
+    console.log(
+      `${entry}: ${size.minified} B min, ${size.gzip} B min+gzip (budget ${budget} B), ${size.brotli} B brotli`,
+    );
+  }
+}

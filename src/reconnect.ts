@@ -1,0 +1,106 @@
+import { LiveChatError } from './errors.js';
+
+/**
+ * Decides whether and when the client reconnects. `attempt` counts from 1 for the first retry
+ * after a connection was lost and is reset only once a connection has stayed authenticated for
+ * `stableAfterMs`, so a server that accepts and then drops connections does not reset the backoff.
+ */
+export interface ReconnectStrategy {
+  /** Milliseconds to wait before reconnect attempt number `attempt` (1-based). */
+  getDelay(attempt: number): number;
+  /** Whether attempt number `attempt` (1-based) should be made at all. */
+  shouldRetry(attempt: number): boolean;
+}
+
+/** Options of {@link ExponentialBackoffStrategy}. */
+export interface ExponentialBackoffOptions {
+  /**
+   * Upper bound of the first delay; the bound doubles with each attempt.
+   * @default 1000
+   */
+  baseDelayMs?: number;
+  /**
+   * Cap of the delay bound.
+   * @default 30000
+   */
+  maxDelayMs?: number;
+  /**
+   * Give up after this many attempts. An operator console must stay up, so there is no limit by default.
+   * @default Infinity
+   */
+  maxAttempts?: number;
+  /**
+   * Source of randomness in [0, 1); replace it to make delays deterministic in tests.
+   * @default Math.random
+   */
+  random?: () => number;
+}
+
+/**
+ * Exponential backoff with full jitter: the delay is uniform in `[0, min(maxDelayMs, baseDelayMs · 2^(attempt-1)))`.
+ * Full jitter spreads a crowd of clients that lost the same server over the whole window, so a
+ * restarted server is not hit by a synchronized reconnect storm.
+ */
+export class ExponentialBackoffStrategy implements ReconnectStrategy {
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly maxAttempts: number;
+  readonly #random: () => number;
+
+  constructor(options: ExponentialBackoffOptions = {}) {
+    this.baseDelayMs = nonNegative(options.baseDelayMs ?? 1000, 'baseDelayMs');
+    this.maxDelayMs = nonNegative(options.maxDelayMs ?? 30_000, 'maxDelayMs');
+    this.maxAttempts = nonNegative(options.maxAttempts ?? Infinity, 'maxAttempts');
+    this.#random = options.random ?? Math.random;
+  }
+
+  getDelay(attempt: number): number {
+    // 2 ** 1100 is Infinity, and min() caps it, so large attempt counts are safe.
+    const bound = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+    return Math.floor(this.#random() * bound);
+  }
+
+  shouldRetry(attempt: number): boolean {
+    return attempt <= this.maxAttempts;
+  }
+}
+
+/** Options of {@link FixedIntervalStrategy}. */
+export interface FixedIntervalOptions {
+  /**
+   * Delay before each attempt.
+   * @default 5000
+   */
+  intervalMs?: number;
+  /**
+   * Give up after this many attempts.
+   * @default Infinity
+   */
+  maxAttempts?: number;
+}
+
+/** The same delay before every attempt. Prefer {@link ExponentialBackoffStrategy} for many clients. */
+export class FixedIntervalStrategy implements ReconnectStrategy {
+  readonly intervalMs: number;
+  readonly maxAttempts: number;
+
+  constructor(options: FixedIntervalOptions = {}) {
+    this.intervalMs = nonNegative(options.intervalMs ?? 5000, 'intervalMs');
+    this.maxAttempts = nonNegative(options.maxAttempts ?? Infinity, 'maxAttempts');
+  }
+
+  getDelay(): number {
+    return this.intervalMs;
+  }
+
+  shouldRetry(attempt: number): boolean {
+    return attempt <= this.maxAttempts;
+  }
+}
+
+function nonNegative(value: number, name: string): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw new LiveChatError('invalid_argument', `${name} must be a number >= 0, got ${String(value)}`);
+  }
+  return value;
+}
