@@ -2,39 +2,32 @@ import { DeliveryError, LiveChatError } from './errors.js';
 import type { MessageContent } from './protocol.js';
 import type { OutboxEntry } from './queue.js';
 import { Subscribable } from './subscribable.js';
-import { RemoteTyping } from './typing.js';
 
 /** Delivery status of a message in a conversation. Customer messages are always `sent`. */
 export type MessageStatus = 'pending' | 'sent' | 'failed';
 
+/** A message the app loaded itself, e.g. a page of history over HTTP. */
+export interface HistoryMessage {
+  /** Per-conversation sequence number assigned by the server; absent on a server without seq. */
+  seq?: number | undefined;
+  sender: 'customer' | 'operator';
+  /** The operator who wrote it (operator messages). */
+  adminId?: string | undefined;
+  content: MessageContent;
+  /** The client-chosen id of an operator message. */
+  tempId?: string | undefined;
+  /** ISO-8601: the server's time for sent messages, the creation time for pending ones. */
+  timestamp: string;
+}
+
 /** One message as the app renders it. */
-export interface ChatMessage {
+export interface ChatMessage extends Readonly<HistoryMessage> {
   /** Stable render key: the `temp_id` of operator messages (unchanged from pending to sent), else derived from `seq`. */
   readonly key: string;
   readonly conversationId: string;
-  readonly sender: 'customer' | 'operator';
-  /** The operator who wrote it (operator messages). */
-  readonly adminId: string | undefined;
-  readonly content: MessageContent;
-  /** Per-conversation sequence number assigned by the server; absent while pending or on a server without seq. */
-  readonly seq: number | undefined;
-  readonly tempId: string | undefined;
   readonly status: MessageStatus;
-  /** ISO-8601: the server's time for sent messages, the creation time for pending ones. */
-  readonly timestamp: string;
   /** Why it failed, for `failed` messages. */
-  readonly error: LiveChatError | undefined;
-}
-
-/** A message the app loaded itself, e.g. a page of history over HTTP. */
-export interface HistoryMessage {
-  seq?: number | undefined;
-  sender: 'customer' | 'operator';
-  adminId?: string | undefined;
-  content: MessageContent;
-  tempId?: string | undefined;
-  /** ISO-8601. */
-  timestamp: string;
+  readonly error?: LiveChatError | undefined;
 }
 
 /** Immutable view of one conversation. */
@@ -46,7 +39,7 @@ export interface ConversationSnapshot {
   readonly messages: readonly ChatMessage[];
   /** The pending and failed messages alone (the tail of `messages`). */
   readonly outgoing: readonly ChatMessage[];
-  /** Other operators typing now; cleared by themselves if no stop arrives. */
+  /** Other operators typing now; each expires by itself if no stop arrives. */
   readonly typing: readonly string[];
   /** Operators present in the conversation, as the server last said. */
   readonly operators: readonly string[];
@@ -66,10 +59,11 @@ export interface ConversationSnapshot {
  */
 export class Conversation extends Subscribable<ConversationSnapshot> {
   readonly id: string;
+  readonly #typingTimeoutMs: number;
   readonly #sent: ChatMessage[] = [];
   readonly #seen = new Set<string>();
   readonly #outgoing = new Map<string, ChatMessage>();
-  readonly #typing: RemoteTyping;
+  readonly #typing = new Map<string, ReturnType<typeof setTimeout>>();
   #operators: string[] = [];
   #lastSeq: number | undefined;
   #joined = false;
@@ -80,7 +74,7 @@ export class Conversation extends Subscribable<ConversationSnapshot> {
   constructor(id: string, remoteTypingTimeoutMs: number) {
     super();
     this.id = id;
-    this.#typing = new RemoteTyping(remoteTypingTimeoutMs, () => this.changed());
+    this.#typingTimeoutMs = remoteTypingTimeoutMs;
   }
 
   protected buildSnapshot(): ConversationSnapshot {
@@ -88,10 +82,10 @@ export class Conversation extends Subscribable<ConversationSnapshot> {
     return {
       id: this.id,
       joined: this.#joined,
-      messages: outgoing.length === 0 ? this.#sent.slice() : [...this.#sent, ...outgoing],
+      messages: [...this.#sent, ...outgoing],
       outgoing,
-      typing: this.#typing.list(),
-      operators: this.#operators.slice(),
+      typing: [...this.#typing.keys()],
+      operators: this.#operators,
       lastSeq: this.#lastSeq,
       resyncRequired: this.#resync,
     };
@@ -102,60 +96,50 @@ export class Conversation extends Subscribable<ConversationSnapshot> {
    * here, and clears `resyncRequired`.
    */
   addHistory(messages: readonly HistoryMessage[]): void {
-    let added = false;
-    for (const message of messages) added = this.#insert(message) || added;
-    if (added || this.#resync) {
-      this.#resync = false;
-      this.changed();
-    }
+    for (const message of messages) this.#insert(message);
+    this.#resync = false;
+    this.changed();
   }
 
-  /** @internal A `message_received` or `message_sent` frame; false if it was a duplicate. */
-  receive(message: HistoryMessage): boolean {
-    if (message.adminId !== undefined) this.#typing.stop(message.adminId);
-    const added = this.#insert(message);
-    if (added) this.changed();
-    return added;
+  /** @internal A `message_received` or `message_sent` frame. */
+  receive(message: HistoryMessage): void {
+    if (message.adminId) this.typing(message.adminId, false);
+    if (this.#insert(message)) this.changed();
   }
 
   /** @internal Mirrors the outbox: an entry added or changed, or (undefined) gone. */
   setOutgoing(tempId: string, entry: OutboxEntry | undefined, adminId: string | undefined): void {
-    if (!entry) {
-      if (this.#outgoing.delete(tempId)) this.changed();
-      return;
-    }
-    this.#outgoing.set(tempId, {
-      key: tempId,
-      conversationId: this.id,
-      sender: 'operator',
-      adminId,
-      content: entry.message,
-      seq: undefined,
-      tempId,
-      status: entry.status,
-      timestamp: new Date(entry.createdAt).toISOString(),
-      error: entry.error ? new DeliveryError(entry.error.code, entry.error.message, tempId) : undefined,
-    });
+    if (entry) {
+      this.#outgoing.set(tempId, {
+        key: tempId,
+        conversationId: this.id,
+        sender: 'operator',
+        adminId,
+        content: entry.message,
+        tempId,
+        status: entry.status,
+        timestamp: new Date(entry.createdAt).toISOString(),
+        error: entry.error && new DeliveryError(entry.error.code, entry.error.message, tempId),
+      });
+    } else if (!this.#outgoing.delete(tempId)) return;
     this.changed();
   }
 
-  /** @internal */
+  /** @internal Another operator started or stopped typing; a start expires by itself. */
   typing(adminId: string, typing: boolean): void {
-    if (typing) this.#typing.start(adminId);
-    else this.#typing.stop(adminId);
+    clearTimeout(this.#typing.get(adminId));
+    const was = this.#typing.delete(adminId);
+    if (typing) this.#typing.set(adminId, setTimeout(() => this.typing(adminId, false), this.#typingTimeoutMs));
+    if (was !== typing) this.changed();
   }
 
   /** @internal `operators` replaces the list when the server sends it; else one id is added or removed. */
   presence(adminId: string, present: boolean, operators: readonly string[] | undefined): void {
-    const next = operators
-      ? [...new Set(operators)]
-      : present
-        ? this.#operators.includes(adminId)
-          ? this.#operators
-          : [...this.#operators, adminId]
-        : this.#operators.filter((id) => id !== adminId);
-    if (!present) this.#typing.stop(adminId);
-    if (next.length === this.#operators.length && next.every((id, i) => id === this.#operators[i])) return;
+    const ids = new Set(operators ?? this.#operators);
+    if (!operators) ids[present ? 'add' : 'delete'](adminId);
+    if (!present) this.typing(adminId, false);
+    const next = [...ids];
+    if (next.join('\n') === this.#operators.join('\n')) return;
     this.#operators = next;
     this.changed();
   }
@@ -169,51 +153,37 @@ export class Conversation extends Subscribable<ConversationSnapshot> {
 
   /** @internal The server cannot replay the gap. */
   requireResync(): void {
-    if (this.#resync) return;
     this.#resync = true;
     this.changed();
   }
 
   /** @internal The connection is gone: soft state (typing, presence) does not outlive it. */
   clearSoftState(): void {
+    if (this.#typing.size + this.#operators.length === 0) return;
+    for (const timer of this.#typing.values()) clearTimeout(timer);
     this.#typing.clear();
-    if (this.#operators.length > 0) {
-      this.#operators = [];
-      this.changed();
-    }
+    this.#operators = [];
+    this.changed();
   }
 
   /** Inserts in seq order, O(1) for the usual in-order arrival; false for a duplicate. */
   #insert(message: HistoryMessage): boolean {
     const { seq, tempId } = message;
-    const id = seq !== undefined ? `s${seq}` : tempId !== undefined ? `t${tempId}` : undefined;
-    if (id !== undefined && this.#seen.has(id)) return false;
+    const ids: string[] = [];
+    if (seq !== undefined) ids.push(`s${seq}`);
     // A message seen first without seq (plan server) and later with one keeps a single copy.
-    if (seq !== undefined && tempId !== undefined && this.#seen.has(`t${tempId}`)) return false;
-    if (id !== undefined) this.#seen.add(id);
-    if (tempId !== undefined) this.#seen.add(`t${tempId}`);
-    const keyed: ChatMessage = {
-      key: tempId ?? (seq !== undefined ? `seq:${seq}` : `local:${++this.#localKeys}`),
-      conversationId: this.id,
-      sender: message.sender,
-      adminId: message.adminId,
-      content: message.content,
-      seq,
-      tempId,
-      status: 'sent',
-      timestamp: message.timestamp,
-      error: undefined,
-    };
+    if (tempId !== undefined) ids.push(`t${tempId}`);
+    if (ids.some((id) => this.#seen.has(id))) return false;
+    for (const id of ids) this.#seen.add(id);
     if (seq !== undefined && (this.#lastSeq === undefined || seq > this.#lastSeq)) this.#lastSeq = seq;
     let index = this.#sent.length;
-    if (seq !== undefined) {
-      while (index > 0) {
-        const before = this.#sent[index - 1]?.seq;
-        if (before === undefined || before < seq) break;
-        index--;
-      }
-    }
-    this.#sent.splice(index, 0, keyed);
+    while (seq !== undefined && index > 0 && (this.#sent[index - 1]!.seq ?? -Infinity) > seq) index--;
+    this.#sent.splice(index, 0, {
+      ...message,
+      key: tempId ?? (seq !== undefined ? `seq:${seq}` : `local:${++this.#localKeys}`),
+      conversationId: this.id,
+      status: 'sent',
+    });
     return true;
   }
 }

@@ -2,39 +2,29 @@
 export interface EnvironmentHandlers {
   /** The browser says the network is back. */
   online(): void;
-  /** The browser says the network is gone, or the tab became visible again: is the link still alive? */
+  /** The network is gone, or the tab became visible again: is the link still alive? */
   check(): void;
 }
 
-interface EventSource {
-  addEventListener(type: string, listener: () => void): void;
-  removeEventListener(type: string, listener: () => void): void;
-}
+type Target = Pick<EventTarget, 'addEventListener' | 'removeEventListener'>;
 
 /**
  * Listens to `online`/`offline` on the global object and `visibilitychange` on `document`, where
  * they exist (browsers; not Node, SSR or most workers). Globals are read at call time, never at
  * import time. Returns the function that removes every listener it added.
  */
-export function watchEnvironment(handlers: EnvironmentHandlers): () => void {
-  const scope = globalThis as unknown as Partial<EventSource> & {
-    document?: Partial<EventSource> & { visibilityState?: string };
+export function watchEnvironment({ online, check }: EnvironmentHandlers): () => void {
+  const scope = globalThis as Partial<Target> & { document?: Target & { visibilityState?: string } };
+  const doc = scope.document;
+  const visible = () => doc?.visibilityState === 'visible' && check();
+  const listeners: [Partial<Target> | undefined, string, () => unknown][] = [
+    [scope, 'online', online],
+    [scope, 'offline', check],
+    [doc, 'visibilitychange', visible],
+  ];
+  const each = (method: 'addEventListener' | 'removeEventListener') => {
+    for (const [target, type, listener] of listeners) target?.[method]?.(type, listener);
   };
-  const removers: (() => void)[] = [];
-  const listen = (target: Partial<EventSource> | undefined, type: string, listener: () => void) => {
-    if (typeof target?.addEventListener !== 'function') return;
-    target.addEventListener(type, listener);
-    removers.push(() => target.removeEventListener?.(type, listener));
-  };
-  const online = () => handlers.online();
-  const check = () => handlers.check();
-  const visibility = () => {
-    if (scope.document?.visibilityState === 'visible') handlers.check();
-  };
-  listen(scope, 'online', online);
-  listen(scope, 'offline', check);
-  listen(scope.document, 'visibilitychange', visibility);
-  return () => {
-    for (const remove of removers.splice(0)) remove();
-  };
+  each('addEventListener');
+  return () => each('removeEventListener');
 }

@@ -47,17 +47,16 @@ export class ExponentialBackoffStrategy implements ReconnectStrategy {
   readonly maxAttempts: number;
   readonly #random: () => number;
 
-  constructor(options: ExponentialBackoffOptions = {}) {
-    this.baseDelayMs = nonNegative(options.baseDelayMs ?? 1000, 'baseDelayMs');
-    this.maxDelayMs = nonNegative(options.maxDelayMs ?? 30_000, 'maxDelayMs');
-    this.maxAttempts = nonNegative(options.maxAttempts ?? Infinity, 'maxAttempts');
-    this.#random = options.random ?? Math.random;
+  constructor({ baseDelayMs = 1000, maxDelayMs = 30_000, maxAttempts, random = Math.random }: ExponentialBackoffOptions = {}) {
+    this.baseDelayMs = check({ baseDelayMs }, baseDelayMs);
+    this.maxDelayMs = check({ maxDelayMs }, maxDelayMs);
+    this.maxAttempts = attempts(maxAttempts);
+    this.#random = random;
   }
 
   getDelay(attempt: number): number {
     // 2 ** 1100 is Infinity, and min() caps it, so large attempt counts are safe.
-    const bound = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.max(0, attempt - 1));
-    return Math.floor(this.#random() * bound);
+    return Math.floor(this.#random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1)));
   }
 
   shouldRetry(attempt: number): boolean {
@@ -84,9 +83,9 @@ export class FixedIntervalStrategy implements ReconnectStrategy {
   readonly intervalMs: number;
   readonly maxAttempts: number;
 
-  constructor(options: FixedIntervalOptions = {}) {
-    this.intervalMs = nonNegative(options.intervalMs ?? 5000, 'intervalMs');
-    this.maxAttempts = nonNegative(options.maxAttempts ?? Infinity, 'maxAttempts');
+  constructor({ intervalMs = 5000, maxAttempts }: FixedIntervalOptions = {}) {
+    this.intervalMs = check({ intervalMs }, intervalMs);
+    this.maxAttempts = attempts(maxAttempts);
   }
 
   getDelay(): number {
@@ -98,9 +97,12 @@ export class FixedIntervalStrategy implements ReconnectStrategy {
   }
 }
 
-function nonNegative(value: number, name: string): number {
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
-    throw new LiveChatError('invalid_argument', `${name} must be a number >= 0, got ${String(value)}`);
-  }
+/** Returns `value` if it is a number >= 0; `named` carries the option's name for the error. */
+function check(named: Record<string, unknown>, value: number): number {
+  if (!(value >= 0)) throw new LiveChatError('invalid_argument', `${Object.keys(named)[0]} must be a number >= 0`);
   return value;
+}
+
+function attempts(maxAttempts = Infinity): number {
+  return check({ maxAttempts }, maxAttempts);
 }

@@ -28,7 +28,8 @@ type Timer = ReturnType<typeof setTimeout>;
 export class LocalTyping {
   readonly #options: Required<TypingOptions>;
   readonly #send: (type: 'typing_start' | 'typing_stop', conversationId: string) => void;
-  readonly #active = new Map<string, { sentAt: number; idle: Timer }>();
+  /** Conversation id → [time the last typing_start went out, idle timer]. */
+  readonly #active = new Map<string, [sentAt: number, idle: Timer]>();
 
   constructor(
     options: Required<TypingOptions>,
@@ -39,70 +40,28 @@ export class LocalTyping {
   }
 
   start(conversationId: string): void {
+    const [sentAt = -Infinity, idle] = this.#active.get(conversationId) ?? [];
+    clearTimeout(idle);
     const now = Date.now();
-    const current = this.#active.get(conversationId);
-    if (current) clearTimeout(current.idle);
-    const resend = !current || now - current.sentAt >= this.#options.throttleMs;
-    const idle = setTimeout(() => this.stop(conversationId), this.#options.idleMs);
-    this.#active.set(conversationId, { sentAt: resend ? now : (current?.sentAt ?? now), idle });
+    const resend = now - sentAt >= this.#options.throttleMs;
+    this.#active.set(conversationId, [
+      resend ? now : sentAt,
+      setTimeout(() => this.stop(conversationId), this.#options.idleMs),
+    ]);
     if (resend) this.#send('typing_start', conversationId);
   }
 
   stop(conversationId: string): void {
     const current = this.#active.get(conversationId);
     if (!current) return;
-    clearTimeout(current.idle);
+    clearTimeout(current[1]);
     this.#active.delete(conversationId);
     this.#send('typing_stop', conversationId);
   }
 
-  isTyping(conversationId: string): boolean {
-    return this.#active.has(conversationId);
-  }
-
   /** Forgets every typing state without sending anything (the connection is gone; the server clears it). */
   reset(): void {
-    for (const { idle } of this.#active.values()) clearTimeout(idle);
+    for (const [, idle] of this.#active.values()) clearTimeout(idle);
     this.#active.clear();
-  }
-}
-
-/** Remote typers of one conversation, each expiring by itself. */
-export class RemoteTyping {
-  readonly #timeoutMs: number;
-  readonly #onChange: () => void;
-  readonly #typers = new Map<string, Timer>();
-
-  constructor(timeoutMs: number, onChange: () => void) {
-    this.#timeoutMs = timeoutMs;
-    this.#onChange = onChange;
-  }
-
-  start(adminId: string): void {
-    const had = this.#typers.has(adminId);
-    clearTimeout(this.#typers.get(adminId));
-    this.#typers.set(
-      adminId,
-      setTimeout(() => this.stop(adminId), this.#timeoutMs),
-    );
-    if (!had) this.#onChange();
-  }
-
-  stop(adminId: string): void {
-    if (!this.#typers.has(adminId)) return;
-    clearTimeout(this.#typers.get(adminId));
-    this.#typers.delete(adminId);
-    this.#onChange();
-  }
-
-  clear(): void {
-    if (this.#typers.size === 0) return;
-    for (const timer of this.#typers.values()) clearTimeout(timer);
-    this.#typers.clear();
-    this.#onChange();
-  }
-
-  list(): string[] {
-    return [...this.#typers.keys()];
   }
 }
