@@ -26,6 +26,7 @@ import {
   randomId,
 } from './options.js';
 import { Subscribable } from './subscribable.js';
+import { Timer } from './timer.js';
 import { LocalTyping, typingDefaults } from './typing.js';
 
 /** `connected` means authenticated. */
@@ -81,8 +82,6 @@ export interface SendMessageOptions {
   tempId?: string;
 }
 
-type Timer = ReturnType<typeof setTimeout>;
-
 /**
  * The live-chat client: one WebSocket, authenticated by the first frame, reconnected with backoff,
  * watched by a heartbeat, with an outbound queue that delivers every operator message exactly
@@ -104,7 +103,8 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
   readonly #typing: LocalTyping;
   readonly #heartbeat: Heartbeat | undefined;
   readonly #conversations = new Map<string, Conversation>();
-  readonly #joined = new Set<string>();
+  /** Joined conversations → whether a join went out on some connection. */
+  readonly #joined = new Map<string, boolean>();
   #state: ConnectionState = 'disconnected';
   #adminId: string | undefined;
   #attempt = 0;
@@ -115,9 +115,10 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
   /** Bumped for every socket and on disconnect; callbacks of an older generation are ignored. */
   #generation = 0;
   #socket: WebSocketLike | undefined;
-  #retryTimer: Timer | undefined;
-  #connectTimer: Timer | undefined;
-  #stableTimer: Timer | undefined;
+  readonly #retryTimer = new Timer();
+  readonly #connectTimer = new Timer();
+  readonly #stableTimer = new Timer();
+  /** A token function gets one refresh after a refusal; it is given back once a connection is stable. */
   #tokenRefreshed = false;
   #restored: Promise<void> | undefined;
   #unwatch: (() => void) | undefined;
@@ -128,9 +129,8 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
     this.#options = options;
     this.#reconnect = options.reconnect ?? new ExponentialBackoffStrategy();
     this.#outbox = new Outbox(options.queue ?? {}, {
-      changed: (entry, removed) => {
-        const { tempId, conversationId, status, error } = entry;
-        this.#conversations.get(conversationId)?.setOutgoing(tempId, removed ? undefined : entry, this.#adminId);
+      changed: ({ tempId, conversationId, status, error }, removed) => {
+        this.#conversations.get(conversationId)?.refresh();
         if (!removed) {
           this.#events.emit('delivery', {
             tempId,
@@ -227,8 +227,9 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
    */
   async sendMessage(conversationId: string, message: string | MessageContent, options: SendMessageOptions = {}): Promise<MessageAck> {
     const content = typeof message === 'string' ? { type: 'text', text: message } : message;
-    if (typeof content?.type !== 'string' || content.text?.trim() === '') {
-      throw new LiveChatError('invalid_argument', 'message must be non-empty text or { type }');
+    const { type, text } = content ?? {};
+    if (typeof type !== 'string' || (text !== undefined && (typeof text !== 'string' || text.trim() === ''))) {
+      throw new LiveChatError('invalid_argument', 'message must be non-empty text or { type, text? }');
     }
     const tempId = options.tempId ?? (this.#options.createTempId ?? randomId)();
     checkId(tempId, 'tempId');
@@ -263,7 +264,7 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
   joinConversation(conversationId: string): void {
     const conversation = this.conversation(conversationId);
     if (this.#joined.has(conversationId)) return;
-    this.#joined.add(conversationId);
+    this.#joined.set(conversationId, false);
     conversation.setJoined(true);
     if (this.#state === 'connected') this.#sendJoin(conversation);
   }
@@ -292,11 +293,12 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
     let conversation = this.#conversations.get(conversationId);
     if (!conversation) {
       checkId(conversationId, 'conversationId');
-      conversation = new Conversation(conversationId, this.#options.typing?.remoteTimeoutMs ?? typingDefaults.remoteTimeoutMs);
+      conversation = new Conversation(
+        conversationId,
+        this.#options.typing?.remoteTimeoutMs ?? typingDefaults.remoteTimeoutMs,
+        () => this.#outbox.entries(),
+      );
       this.#conversations.set(conversationId, conversation);
-      for (const entry of this.#outbox.entries()) {
-        if (entry.conversationId === conversationId) conversation.setOutgoing(entry.tempId, entry, this.#adminId);
-      }
     }
     return conversation;
   }
@@ -307,6 +309,11 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
     const generation = ++this.#generation;
     const current = () => generation === this.#generation;
     this.#setState(this.#attempt ? 'reconnecting' : 'connecting');
+    // Covers the token fetch too: a token function that never settles does not hang the client.
+    this.#connectTimer.set(
+      () => this.#lost(new LiveChatError('auth_timeout', 'no auth_success in time')),
+      this.#options.connectTimeoutMs ?? clientDefaults.connectTimeoutMs,
+    );
     let token: string | undefined;
     try {
       await this.#restored;
@@ -320,12 +327,10 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
     if (!current()) return;
     const Socket = this.#options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!Socket) return this.#halt(new LiveChatError('no_websocket', 'pass options.WebSocket'));
-    this.#connectTimer = setTimeout(
-      () => this.#lost(new LiveChatError('auth_timeout', 'no auth_success in time')),
-      this.#options.connectTimeoutMs ?? clientDefaults.connectTimeoutMs,
-    );
     try {
       const socket = (this.#socket = new Socket(this.#options.url));
+      // Never removed: `ws` throws an 'error' event nobody listens to (e.g. when closed while connecting).
+      socket.onerror = noop;
       socket.onopen = () => current() && socket.send(encode('auth', token === undefined ? {} : { token }));
       socket.onmessage = (event: { data: unknown }) => current() && this.#receive(event.data);
       socket.onclose = ({ code, reason }: CloseEventLike) => {
@@ -364,14 +369,15 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
     const delay = Math.max(0, this.#reconnect.getDelay(attempt)) || 0;
     this.#attempt = attempt;
     this.#nextRetryAt = Date.now() + delay;
-    this.#retryTimer = setTimeout(() => this.#retryNow(), delay);
+    this.#retryTimer.set(() => this.#retryNow(true), delay);
     this.#setState('reconnecting');
   }
 
-  #retryNow(): void {
-    if (this.#retryTimer === undefined) return;
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = this.#nextRetryAt = undefined;
+  /** Reconnects now if a retry is scheduled (or `due`: the retry timer itself fired). */
+  #retryNow(due?: boolean): void {
+    if (!due && !this.#retryTimer.pending) return;
+    this.#retryTimer.clear();
+    this.#nextRetryAt = undefined;
     void this.#open();
   }
 
@@ -380,9 +386,12 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
     const active = this.#wanted;
     this.#wanted = false;
     this.#detach();
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = this.#nextRetryAt = undefined;
+    this.#retryTimer.clear();
+    this.#nextRetryAt = undefined;
     this.#attempt = 0;
+    // A fatal stop (auth refused, reconnect given up) cannot deliver: pending messages fail, and
+    // stay as failed for a retry. An intentional disconnect keeps them pending for the next connect().
+    if (error) for (const { tempId } of this.#outbox.entries()) this.#outbox.fail(tempId, new DeliveryError(error.code, error.message, tempId, { cause: error }));
     this.#outbox.deactivate();
     this.#unwatch?.();
     this.#unwatch = undefined;
@@ -396,8 +405,8 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
   /** Forgets the current socket: its callbacks become no-ops, it is closed, soft state is cleared. */
   #detach(): void {
     this.#generation++;
-    clearTimeout(this.#connectTimer);
-    clearTimeout(this.#stableTimer);
+    this.#connectTimer.clear();
+    this.#stableTimer.clear();
     this.#heartbeat?.stop();
     this.#outbox.offline();
     this.#typing.reset();
@@ -436,9 +445,14 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
     }
   }
 
+  /**
+   * Joins with `since_seq`: the highest seq seen, or 0 when the conversation was already joined on
+   * an earlier connection but saw no event yet, so that events of an outage are never missed.
+   */
   #sendJoin({ id, getSnapshot }: Conversation): void {
-    const { lastSeq } = getSnapshot();
-    this.#write('join_conversation', lastSeq === undefined ? { line_user_id: id } : { line_user_id: id, since_seq: lastSeq });
+    const sinceSeq = getSnapshot().lastSeq ?? (this.#joined.get(id) ? 0 : undefined);
+    this.#joined.set(id, true);
+    this.#write('join_conversation', sinceSeq === undefined ? { line_user_id: id } : { line_user_id: id, since_seq: sinceSeq });
   }
 
   #receive(data: unknown): void {
@@ -494,17 +508,18 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
   }
 
   #authenticated(adminId: string): void {
-    clearTimeout(this.#connectTimer);
+    this.#connectTimer.clear();
     this.#adminId = adminId;
-    this.#tokenRefreshed = false;
     this.#lastError = undefined;
-    this.#stableTimer = setTimeout(() => {
+    this.#stableTimer.set(() => {
+      this.#tokenRefreshed = false;
+      if (this.#attempt === 0) return;
       this.#attempt = 0;
       this.changed();
     }, this.#options.stableAfterMs ?? clientDefaults.stableAfterMs);
     this.#setState('connected');
     this.#heartbeat?.start();
-    for (const id of this.#joined) this.#sendJoin(this.conversation(id));
+    for (const id of this.#joined.keys()) this.#sendJoin(this.conversation(id));
     this.#outbox.online((type, payload) => this.#write(type, payload));
   }
 
@@ -512,6 +527,8 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
     this.#events.emit('error', error);
   }
 }
+
+function noop(): void {}
 
 function checkId(value: unknown, name: string): asserts value is string {
   if (typeof value !== 'string' || value === '') {

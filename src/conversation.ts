@@ -62,7 +62,7 @@ export class Conversation extends Subscribable<ConversationSnapshot> {
   readonly #typingTimeoutMs: number;
   readonly #sent: ChatMessage[] = [];
   readonly #seen = new Set<string>();
-  readonly #outgoing = new Map<string, ChatMessage>();
+  readonly #outbox: () => readonly OutboxEntry[];
   readonly #typing = new Map<string, ReturnType<typeof setTimeout>>();
   #operators: string[] = [];
   #lastSeq: number | undefined;
@@ -71,14 +71,18 @@ export class Conversation extends Subscribable<ConversationSnapshot> {
   #localKeys = 0;
 
   /** @internal Created by the client. */
-  constructor(id: string, remoteTypingTimeoutMs: number) {
+  constructor(id: string, remoteTypingTimeoutMs: number, outbox: () => readonly OutboxEntry[]) {
     super();
     this.id = id;
     this.#typingTimeoutMs = remoteTypingTimeoutMs;
+    this.#outbox = outbox;
   }
 
   protected buildSnapshot(): ConversationSnapshot {
-    const outgoing = [...this.#outgoing.values()];
+    // A message already received as sent is not shown twice while its ack is being processed.
+    const outgoing = this.#outbox()
+      .filter((entry) => entry.conversationId === this.id && !this.#seen.has(`t${entry.tempId}`))
+      .map(toMessage);
     return {
       id: this.id,
       joined: this.#joined,
@@ -96,9 +100,10 @@ export class Conversation extends Subscribable<ConversationSnapshot> {
    * here, and clears `resyncRequired`.
    */
   addHistory(messages: readonly HistoryMessage[]): void {
-    for (const message of messages) this.#insert(message);
+    let changed = this.#resync;
+    for (const message of messages) changed = this.#insert(message) || changed;
     this.#resync = false;
-    this.changed();
+    if (changed) this.changed();
   }
 
   /** @internal A `message_received` or `message_sent` frame. */
@@ -107,21 +112,8 @@ export class Conversation extends Subscribable<ConversationSnapshot> {
     if (this.#insert(message)) this.changed();
   }
 
-  /** @internal Mirrors the outbox: an entry added or changed, or (undefined) gone. */
-  setOutgoing(tempId: string, entry: OutboxEntry | undefined, adminId: string | undefined): void {
-    if (entry) {
-      this.#outgoing.set(tempId, {
-        key: tempId,
-        conversationId: this.id,
-        sender: 'operator',
-        adminId,
-        content: entry.message,
-        tempId,
-        status: entry.status,
-        timestamp: new Date(entry.createdAt).toISOString(),
-        error: entry.error && new DeliveryError(entry.error.code, entry.error.message, tempId),
-      });
-    } else if (!this.#outgoing.delete(tempId)) return;
+  /** @internal The outbox changed: pending and failed messages are read from it at snapshot time. */
+  refresh(): void {
     this.changed();
   }
 
@@ -153,6 +145,7 @@ export class Conversation extends Subscribable<ConversationSnapshot> {
 
   /** @internal The server cannot replay the gap. */
   requireResync(): void {
+    if (this.#resync) return;
     this.#resync = true;
     this.changed();
   }
@@ -186,4 +179,26 @@ export class Conversation extends Subscribable<ConversationSnapshot> {
     });
     return true;
   }
+}
+
+// Outbox entries are immutable (a change replaces the entry), so each maps to one stable message.
+const messages = new WeakMap<OutboxEntry, ChatMessage>();
+
+function toMessage(entry: OutboxEntry): ChatMessage {
+  let message = messages.get(entry);
+  if (!message) {
+    const { tempId, error } = entry;
+    message = {
+      key: tempId,
+      conversationId: entry.conversationId,
+      sender: 'operator',
+      content: entry.message,
+      tempId,
+      status: entry.status,
+      timestamp: new Date(entry.createdAt).toISOString(),
+      error: error && new DeliveryError(error.code, error.message, tempId),
+    };
+    messages.set(entry, message);
+  }
+  return message;
 }

@@ -1,4 +1,5 @@
 import mitt, { type Emitter as Mitt } from 'mitt';
+import { guard } from './subscribable.js';
 
 /** Removes the handler it was returned for. */
 export type Unsubscribe = () => void;
@@ -19,15 +20,7 @@ export function createEmitter<Events extends Record<string, unknown>>(): Emitter
   const bus: Mitt<Events> = mitt<Events>();
   return {
     on(type, handler) {
-      const safe = (event: Events[typeof type]) => {
-        try {
-          handler(event);
-        } catch (error) {
-          queueMicrotask(() => {
-            throw error;
-          });
-        }
-      };
+      const safe = (event: Events[typeof type]) => guard(handler, event);
       bus.on(type, safe);
       return () => bus.off(type, safe);
     },

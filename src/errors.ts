@@ -8,7 +8,7 @@ export type LiveChatErrorCode =
   | 'queue_full'
   /** The server refused the token (`auth_error` or close code 4001), or the token function threw. */
   | 'auth_failed'
-  /** No `auth_success` arrived within `authTimeoutMs` of the socket opening. */
+  /** No `auth_success` arrived within `connectTimeoutMs` of the connection attempt. */
   | 'auth_timeout'
   /** The reconnect strategy gave up. */
   | 'reconnect_exhausted'

@@ -1,3 +1,5 @@
+import { Timer } from './timer.js';
+
 /** Options of the heartbeat; pass `heartbeat: false` to the client to turn it off. */
 export interface HeartbeatOptions {
   /**
@@ -15,71 +17,49 @@ export interface HeartbeatOptions {
 
 export const heartbeatDefaults = { intervalMs: 25_000, timeoutMs: 10_000 } as const;
 
-/**
- * Pings on an interval and declares the connection dead when nothing answers in time.
- * Timers are read from the globals at call time so fake timers drive them in tests.
- */
+/** Pings on an interval and declares the connection dead when nothing answers in time. */
 export class Heartbeat {
-  readonly #intervalMs: number;
-  readonly #timeoutMs: number;
+  readonly #options: Required<HeartbeatOptions>;
   readonly #ping: () => void;
   readonly #onDead: () => void;
-  #tick: ReturnType<typeof setTimeout> | undefined;
-  #deadline: ReturnType<typeof setTimeout> | undefined;
-  #armedAt = 0;
-  #running = false;
+  readonly #tick = new Timer();
+  readonly #deadline = new Timer();
+  #pingedAt = 0;
 
   constructor(options: Required<HeartbeatOptions>, ping: () => void, onDead: () => void) {
-    this.#intervalMs = options.intervalMs;
-    this.#timeoutMs = options.timeoutMs;
+    this.#options = options;
     this.#ping = ping;
     this.#onDead = onDead;
   }
 
   start(): void {
-    this.stop();
-    this.#running = true;
-    this.#schedule();
+    this.#tick.set(() => {
+      this.start();
+      this.check();
+    }, this.#options.intervalMs);
   }
 
   stop(): void {
-    this.#running = false;
-    clearTimeout(this.#tick);
-    clearTimeout(this.#deadline);
-    this.#tick = this.#deadline = undefined;
+    this.#tick.clear();
+    this.#deadline.clear();
   }
 
   /** Any inbound frame proves the connection alive. */
   alive(): void {
-    if (this.#deadline === undefined) return;
-    clearTimeout(this.#deadline);
-    this.#deadline = undefined;
+    this.#deadline.clear();
   }
 
-  /** Pings now and expects an answer within the timeout (tab became visible, network changed). */
+  /** Pings now and expects an answer within the timeout (tab became visible, network changed, ack late). */
   check(): void {
-    if (!this.#running || this.#deadline !== undefined) return;
+    if (!this.#tick.pending || this.#deadline.pending) return;
     this.#ping();
-    this.#armedAt = Date.now();
-    this.#deadline = setTimeout(() => this.#expired(), this.#timeoutMs);
-  }
-
-  #schedule(): void {
-    this.#tick = setTimeout(() => {
-      this.#schedule();
-      this.check();
-    }, this.#intervalMs);
-  }
-
-  #expired(): void {
-    this.#deadline = undefined;
-    // The timer fired far later than asked: the machine slept (or a background tab was frozen) and
-    // the answer may be queued behind this callback. Ask once more instead of dropping a live link.
-    if (Date.now() - this.#armedAt > 2 * this.#timeoutMs) {
-      this.check();
-      return;
-    }
-    this.stop();
-    this.#onDead();
+    this.#pingedAt = Date.now();
+    this.#deadline.set(() => {
+      // The timer fired far later than asked: the machine slept (or a background tab was frozen)
+      // and the answer may be queued behind this callback. Ask once more instead of dropping a live link.
+      if (Date.now() - this.#pingedAt > 2 * this.#options.timeoutMs) return this.check();
+      this.stop();
+      this.#onDead();
+    }, this.#options.timeoutMs);
   }
 }

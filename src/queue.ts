@@ -1,5 +1,6 @@
 import { DeliveryError, LiveChatError, type LiveChatErrorCode } from './errors.js';
 import type { MessageContent } from './protocol.js';
+import { Timer } from './timer.js';
 
 /** An operator message waiting for its ack, in the JSON-safe form the storage keeps. */
 export interface OutboxEntry {
@@ -70,15 +71,13 @@ export interface MessageAck {
   timestamp: string;
 }
 
-type Timer = ReturnType<typeof setTimeout>;
-
 interface Pending {
   entry: OutboxEntry;
   settle: { resolve(ack: MessageAck): void; reject(error: LiveChatError): void }[];
-  /** Transmissions on the current connection streak; compared with `maxRetries`. */
+  /** Transmissions on the current connection; compared with `maxRetries`. */
   sent: number;
-  ackTimer?: Timer;
-  ttlTimer?: Timer;
+  ack: Timer;
+  ttl: Timer;
 }
 
 /** What the outbox tells its owner. */
@@ -105,6 +104,7 @@ export class Outbox {
   #frames: [type: string, payload: unknown][] = [];
   #transmit: Transmit | undefined;
   #active = false;
+  #restored: Promise<void> | undefined;
   #saveQueued = false;
 
   constructor({ storage, ...options }: QueueOptions, hooks: OutboxHooks) {
@@ -113,26 +113,31 @@ export class Outbox {
     this.#hooks = hooks;
   }
 
-  /** Loads stored entries ahead of any added since (those were created later). */
-  async restore(): Promise<void> {
-    const stored = (await this.#storage?.load()) ?? [];
-    const records = new Map<string, Pending>();
-    for (const entry of stored) {
-      if (typeof entry?.tempId === 'string' && typeof entry.message === 'object' && !this.#records.has(entry.tempId)) {
-        records.set(entry.tempId, { entry, settle: [], sent: 0 });
+  /**
+   * Loads the stored entries once, ahead of any added since (those were created later). Every
+   * save waits for it, so a message written before the load never overwrites the stored ones.
+   */
+  restore(): Promise<void> {
+    return (this.#restored ??= (async () => {
+      const stored = (await this.#storage?.load()) ?? [];
+      const records = new Map<string, Pending>();
+      for (const entry of stored) {
+        if (typeof entry?.tempId !== 'string' || typeof entry.message !== 'object' || this.#records.has(entry.tempId)) continue;
+        // JSON has no Infinity: an unlimited TTL comes back as null.
+        records.set(entry.tempId, record({ ...entry, expiresAt: entry.expiresAt ?? Infinity }));
       }
-    }
-    const restored = [...records.values()];
-    for (const [tempId, record] of this.#records) records.set(tempId, record);
-    this.#records = records;
-    for (const record of restored) {
-      this.#hooks.changed(record.entry, false);
-      this.#start(record);
-    }
+      const restored = [...records.values()];
+      for (const [tempId, pending] of this.#records) records.set(tempId, pending);
+      this.#records = records;
+      for (const pending of restored) {
+        this.#hooks.changed(pending.entry, false);
+        this.#start(pending);
+      }
+    })());
   }
 
   entries(): OutboxEntry[] {
-    return [...this.#records.values()].map((record) => record.entry);
+    return [...this.#records.values()].map((pending) => pending.entry);
   }
 
   get(tempId: string): OutboxEntry | undefined {
@@ -144,14 +149,10 @@ export class Outbox {
     if (this.#records.has(tempId)) throw new LiveChatError('invalid_argument', `duplicate tempId ${tempId}`);
     this.#checkRoom();
     const now = Date.now();
-    const record: Pending = {
-      entry: { tempId, conversationId, message, createdAt: now, expiresAt: now + this.#options.ttlMs, status: 'pending' },
-      settle: [],
-      sent: 0,
-    };
-    this.#records.set(tempId, record);
-    const promise = this.#promise(record);
-    this.#update(record, record.entry);
+    const pending = record({ tempId, conversationId, message, createdAt: now, expiresAt: now + this.#options.ttlMs, status: 'pending' });
+    this.#records.set(tempId, pending);
+    const promise = this.#promise(pending);
+    this.#update(pending, pending.entry);
     return promise;
   }
 
@@ -165,68 +166,68 @@ export class Outbox {
   /** Starts TTL timers (the client is active) without sending anything yet. */
   activate(): void {
     this.#active = true;
-    for (const record of this.#records.values()) this.#start(record);
+    for (const pending of this.#records.values()) this.#start(pending);
   }
 
   /** Stops every timer and sending; entries are kept for the next activation. */
   deactivate(): void {
     this.#active = false;
     this.offline();
-    for (const record of this.#records.values()) record.ttlTimer = clear(record.ttlTimer);
+    for (const pending of this.#records.values()) pending.ttl.clear();
   }
 
   /** The connection is authenticated: flush frames, then (re-)send every pending message in order. */
   online(transmit: Transmit): void {
     this.#transmit = transmit;
     for (const [type, payload] of this.#frames.splice(0)) transmit(type, payload);
-    for (const record of this.#records.values()) this.#send(record);
+    for (const pending of this.#records.values()) this.#send(pending);
   }
 
   /** The connection is gone: stop waiting for acks; pending messages go out again on `online`. */
   offline(): void {
     this.#transmit = undefined;
-    for (const record of this.#records.values()) {
-      record.ackTimer = clear(record.ackTimer);
-      record.sent = 0;
+    for (const pending of this.#records.values()) {
+      pending.ack.clear();
+      pending.sent = 0;
     }
   }
 
-  /** Resolves the message acked by `ack`; false if it was not waiting. */
+  /** Resolves the message acked by `ack` (a late ack also settles a failed one); false if unknown. */
   ack(ack: MessageAck): boolean {
-    const record = this.#records.get(ack.tempId);
-    if (record?.entry.status !== 'pending') return false;
-    this.#remove(record);
-    for (const { resolve } of record.settle) resolve(ack);
+    const pending = this.#records.get(ack.tempId);
+    if (!pending) return false;
+    this.#remove(pending);
+    for (const { resolve } of pending.settle) resolve(ack);
     return true;
   }
 
   /** Ends a pending message as failed; it stays (and is stored) until retried or discarded. */
   fail(tempId: string, error: LiveChatError): void {
-    const record = this.#records.get(tempId);
-    if (record?.entry.status !== 'pending') return;
-    const settle = record.settle.splice(0);
-    this.#update(record, { ...record.entry, status: 'failed', error: { code: error.code, message: error.message } });
+    const pending = this.#records.get(tempId);
+    if (pending?.entry.status !== 'pending') return;
+    const settle = pending.settle.splice(0);
+    this.#update(pending, { ...pending.entry, status: 'failed', error: { code: error.code, message: error.message } });
     for (const { reject } of settle) reject(error);
   }
 
-  /** Sends a failed message again, with a fresh TTL and the same `temp_id`. */
+  /** Sends a message again at once, with a fresh TTL and the same `temp_id` (failed or still pending). */
   retry(tempId: string): Promise<MessageAck> {
-    const record = this.#records.get(tempId);
-    if (!record) throw new LiveChatError('invalid_argument', `unknown tempId ${tempId}`);
-    const promise = this.#promise(record);
-    if (record.entry.status === 'failed') {
-      const { error: _error, ...entry } = record.entry;
-      this.#update(record, { ...entry, status: 'pending', expiresAt: Date.now() + this.#options.ttlMs });
-    }
+    const pending = this.#records.get(tempId);
+    if (!pending) throw new LiveChatError('invalid_argument', `unknown tempId ${tempId}`);
+    const promise = this.#promise(pending);
+    const { error: _error, ...entry } = pending.entry;
+    pending.ttl.clear();
+    pending.sent = 0;
+    this.#update(pending, { ...entry, status: 'pending', expiresAt: Date.now() + this.#options.ttlMs });
     return promise;
   }
 
   /** Removes a message; a pending one rejects with `discarded`. False if there was none. */
   discard(tempId: string): boolean {
-    const record = this.#records.get(tempId);
-    if (!record) return false;
-    this.#remove(record);
-    for (const { reject } of record.settle) reject(new DeliveryError('discarded', 'discarded', tempId));
+    const pending = this.#records.get(tempId);
+    if (!pending) return false;
+    this.#remove(pending);
+    for (const { reject } of pending.settle) reject(new DeliveryError('discarded', 'discarded', tempId));
     return true;
   }
 
@@ -236,75 +237,79 @@ export class Outbox {
     }
   }
 
-  #promise(record: Pending): Promise<MessageAck> {
-    return new Promise((resolve, reject) => record.settle.push({ resolve, reject }));
+  #promise(pending: Pending): Promise<MessageAck> {
+    return new Promise((resolve, reject) => pending.settle.push({ resolve, reject }));
   }
 
   /** Stores a new state of the entry, tells the owner, and (if pending) starts its timers and sending. */
-  #update(record: Pending, entry: OutboxEntry): void {
-    record.entry = entry;
+  #update(pending: Pending, entry: OutboxEntry): void {
+    pending.entry = entry;
     this.#hooks.changed(entry, false);
     this.#persist();
-    this.#start(record);
+    this.#start(pending);
   }
 
-  #remove(record: Pending): void {
-    record.ackTimer = clear(record.ackTimer);
-    record.ttlTimer = clear(record.ttlTimer);
-    this.#records.delete(record.entry.tempId);
-    this.#hooks.changed(record.entry, true);
+  #remove(pending: Pending): void {
+    pending.ack.clear();
+    pending.ttl.clear();
+    this.#records.delete(pending.entry.tempId);
+    this.#hooks.changed(pending.entry, true);
     this.#persist();
   }
 
   /** Arms the TTL timer (while active) and sends (while online) a pending message. */
-  #start(record: Pending): void {
-    const { entry } = record;
+  #start(pending: Pending): void {
+    const { entry } = pending;
     if (entry.status !== 'pending') {
-      record.ackTimer = clear(record.ackTimer);
-      record.ttlTimer = clear(record.ttlTimer);
+      pending.ack.clear();
+      pending.ttl.clear();
       return;
     }
-    if (this.#active && !record.ttlTimer) {
-      record.ttlTimer = setTimeout(
-        () => this.fail(entry.tempId, new DeliveryError('ttl_expired', 'ttl expired', entry.tempId)),
-        Math.max(0, entry.expiresAt - Date.now()),
-      );
-    }
-    this.#send(record);
+    if (this.#active && !pending.ttl.pending) this.#expireAt(pending, entry);
+    this.#send(pending);
   }
 
-  #send(record: Pending): void {
-    const { entry } = record;
+  #expireAt(pending: Pending, entry: OutboxEntry): void {
+    if (entry.expiresAt === Infinity) return;
+    pending.ttl.set(() => {
+      // A TTL beyond the timer limit fires early: wait again for the rest.
+      if (Date.now() < entry.expiresAt) this.#expireAt(pending, entry);
+      else this.fail(entry.tempId, new DeliveryError('ttl_expired', 'ttl expired', entry.tempId));
+    }, entry.expiresAt - Date.now());
+  }
+
+  #send(pending: Pending): void {
+    const { entry } = pending;
     if (!this.#transmit || entry.status !== 'pending') return;
-    clear(record.ackTimer);
-    record.ackTimer = setTimeout(() => {
-      if (record.sent > this.#options.maxRetries) {
-        this.fail(entry.tempId, new DeliveryError('ack_timeout', `no ack after ${record.sent} sends`, entry.tempId));
+    pending.ack.set(() => {
+      if (pending.sent > this.#options.maxRetries) {
+        this.fail(entry.tempId, new DeliveryError('ack_timeout', `no ack after ${pending.sent} sends`, entry.tempId));
       } else {
         this.#hooks.ackTimedOut();
-        this.#send(record);
+        this.#send(pending);
       }
     }, this.#options.ackTimeoutMs);
-    record.sent++;
+    pending.sent++;
     this.#transmit('message_send', { line_user_id: entry.conversationId, message: entry.message, temp_id: entry.tempId });
   }
 
   #persist(): void {
     if (!this.#storage || this.#saveQueued) return;
     this.#saveQueued = true;
-    queueMicrotask(() => {
+    void this.restore().then(() => {
       this.#saveQueued = false;
       // Storage is best effort (quota, private mode): the messages are still in memory.
       try {
-        void Promise.resolve(this.#storage?.save(this.entries())).catch(clear);
+        void Promise.resolve(this.#storage?.save(this.entries())).catch(noop);
       } catch {
         // a storage that throws synchronously: same as above
       }
-    });
+    }, noop);
   }
 }
 
-function clear(timer: Timer | undefined): undefined {
-  clearTimeout(timer);
-  return undefined;
+function record(entry: OutboxEntry): Pending {
+  return { entry, settle: [], sent: 0, ack: new Timer(), ttl: new Timer() };
 }
+
+function noop(): void {}

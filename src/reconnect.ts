@@ -55,8 +55,8 @@ export class ExponentialBackoffStrategy implements ReconnectStrategy {
   }
 
   getDelay(attempt: number): number {
-    // 2 ** 1100 is Infinity, and min() caps it, so large attempt counts are safe.
-    return Math.floor(this.#random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1)));
+    // The exponent is capped so that 0 · 2^n never becomes 0 · Infinity = NaN.
+    return Math.floor(this.#random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(attempt - 1, 64)));
   }
 
   shouldRetry(attempt: number): boolean {
@@ -88,7 +88,7 @@ export class FixedIntervalStrategy implements ReconnectStrategy {
     this.maxAttempts = attempts(maxAttempts);
   }
 
-  getDelay(): number {
+  getDelay(_attempt?: number): number {
     return this.intervalMs;
   }
 

@@ -22,16 +22,25 @@ export abstract class Subscribable<S> {
   /** The current immutable snapshot; the same object until something in it changes. */
   readonly getSnapshot = (): S => (this.#snapshot ??= Object.freeze(this.buildSnapshot()));
 
-  /** Number of listeners, for leak checks. */
-  protected get listenerCount(): number {
-    return this.#listeners.size;
-  }
-
   protected abstract buildSnapshot(): S;
 
-  /** Drops the cached snapshot and tells every listener. */
+  /**
+   * Drops the cached snapshot and tells every listener. A throwing listener is rethrown in a
+   * microtask (reported as uncaught by the host) so it cannot break the caller's state change.
+   */
   protected changed(): void {
     this.#snapshot = undefined;
-    for (const listener of this.#listeners) listener();
+    for (const listener of this.#listeners) guard(listener);
+  }
+}
+
+/** Calls `listener`; an exception is rethrown in a microtask instead of unwinding the caller. */
+export function guard<A extends unknown[]>(listener: (...args: A) => void, ...args: A): void {
+  try {
+    listener(...args);
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error;
+    });
   }
 }
