@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { TokenAuthority } from './auth.js';
+import type { ServerConfig } from './config.js';
+import { type Bus, LocalBus, LocalPresence, type Presence } from './fanout.js';
+import { Gateway, LIVE_CHAT_PATH } from './gateway.js';
+import { createHttpHandler } from './http.js';
+import { SqliteStore } from './store/sqlite.js';
+import type { Store } from './store/types.js';
+
+/** A running server. */
+export interface App {
+  readonly port: number;
+  /** `http://host:port` */
+  readonly httpUrl: string;
+  /** `ws://host:port/api/v1/ws/live-chat` */
+  readonly wsUrl: string;
+  readonly auth: TokenAuthority;
+  readonly store: Store;
+  /** Graceful: sockets get 1001, then storage and Redis are closed. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The storage and fan-out a server uses: SQLite and in-process by default, Redis to scale out. */
+export interface Backend {
+  store: Store;
+  bus: Bus;
+  presence: Presence;
+  close(): Promise<void>;
+}
+
+export async function createBackend(config: ServerConfig, processId: string): Promise<Backend> {
+  if (config.redisUrl) {
+    // Loaded only when used, so the embedded default never needs ioredis.
+    const { createRedisBackend } = await import('./redis.js');
+    return createRedisBackend(config.redisUrl, processId);
+  }
+  const store = new SqliteStore(config.databasePath);
+  const bus = new LocalBus();
+  const presence = new LocalPresence();
+  return { store, bus, presence, close: () => Promise.all([bus.close(), presence.close(), store.close()]).then(() => undefined) };
+}
+
+export async function startApp(config: ServerConfig, log: (message: string) => void = () => {}): Promise<App> {
+  const processId = randomBytes(4).toString('hex');
+  const backend = await createBackend(config, processId);
+  const auth = new TokenAuthority(config.jwtSecret);
+  const { store, bus, presence } = backend;
+  const gateway = new Gateway({ config, auth, store, bus, presence, processId, log });
+  const server: Server = createServer(createHttpHandler({ config, auth, store: backend.store, gateway, log }));
+  server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head));
+  server.on('clientError', (_error, socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    httpUrl: `http://${host}:${port}`,
+    wsUrl: `ws://${host}:${port}${LIVE_CHAT_PATH}`,
+    auth,
+    store: backend.store,
+    close: () =>
+      (closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        await gateway.close();
+        server.closeAllConnections();
+        await stopped;
+        await backend.close();
+      })()),
+  };
+}

@@ -1,0 +1,390 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { Operator, TokenAuthority } from './auth.js';
+import type { ServerConfig } from './config.js';
+import type { Broadcast, Bus, Presence } from './fanout.js';
+import { type ClientFrame, encode, isFrameError, parseClientFrame } from './protocol.js';
+import type { Store, StoredMessage } from './store/types.js';
+
+export const LIVE_CHAT_PATH = '/api/v1/ws/live-chat';
+
+/** Close codes of protocol v1. */
+const Close = { goingAway: 1001, unauthorized: 4001, policy: 4008, protocol: 4400 } as const;
+
+interface Connection {
+  id: string;
+  socket: WebSocket;
+  operator: Operator | undefined;
+  rooms: Set<string>;
+  /** Rooms whose replay is being sent: live broadcasts wait here so none overtakes the replay. */
+  replaying: Map<string, string[]>;
+  typing: Map<string, NodeJS.Timeout>;
+  tokens: number;
+  refilledAt: number;
+  authTimer: NodeJS.Timeout | undefined;
+  idleTimer: NodeJS.Timeout | undefined;
+  /** Frames are handled one at a time, in arrival order, even though handling is async. */
+  queue: Promise<void>;
+}
+
+export interface GatewayDeps {
+  config: ServerConfig;
+  auth: TokenAuthority;
+  store: Store;
+  bus: Bus;
+  presence: Presence;
+  /** Unique per process, so connection ids are unique across processes. */
+  processId: string;
+  log: (message: string) => void;
+}
+
+/**
+ * The WebSocket side of the server: authentication as the first frame, rooms per conversation,
+ * presence, typing relay with server-side expiry, operator messages stored with a seq and
+ * deduplicated by temp_id, replay on join, and every limit a public endpoint needs.
+ */
+export class Gateway {
+  readonly #deps: GatewayDeps;
+  readonly #wss: WebSocketServer;
+  readonly #connections = new Map<string, Connection>();
+  readonly #rooms = new Map<string, Set<Connection>>();
+  #nextId = 0;
+  #closing = false;
+
+  constructor(deps: GatewayDeps) {
+    this.#deps = deps;
+    // ws enforces a hard cap well above ours (1009); frames between the two get our 4008.
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: deps.config.maxFrameBytes * 4 });
+    this.#wss.on('connection', (socket) => this.#accept(socket));
+    deps.bus.subscribe((broadcast) => this.#deliver(broadcast));
+  }
+
+  /** Authenticated connections on this process. */
+  get size(): number {
+    return this.#connections.size;
+  }
+
+  /** For the HTTP server's 'upgrade' event: checks path and origin, then hands the socket to ws. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname !== LIVE_CHAT_PATH || this.#closing) return reject(socket, 404, 'Not Found');
+    if (!this.#originAllowed(request)) return reject(socket, 403, 'Forbidden');
+    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#wss.emit('connection', ws, request));
+  }
+
+  /** Publishes a stored message to its room and the conversation list to everyone. */
+  async publishMessage(message: StoredMessage): Promise<void> {
+    const [type, payload] = messageFrame(message);
+    await this.#deps.bus.publish({ room: message.conversationId, frame: encodeAt(type, payload, message.createdAt) });
+    await this.#publishConversation(message.conversationId);
+  }
+
+  /** Graceful shutdown: every socket is closed with 1001 so clients reconnect (elsewhere) at once. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    const closed = [...this.#connections.values()].map(
+      (connection) =>
+        new Promise<void>((resolve) => {
+          if (connection.socket.readyState === WebSocket.CLOSED) return resolve();
+          connection.socket.once('close', () => resolve());
+          connection.socket.close(Close.goingAway, 'server shutting down');
+          setTimeout(() => {
+            connection.socket.terminate();
+            resolve();
+          }, 2000).unref();
+        }),
+    );
+    await Promise.all(closed);
+    this.#wss.close();
+  }
+
+  #originAllowed(request: IncomingMessage): boolean {
+    const origin = request.headers.origin;
+    if (!origin) return true; // not a browser: origin checks protect browsers' cookies and sessions
+    const allowed = this.#deps.config.allowedOrigins;
+    if (allowed) return allowed.includes(origin);
+    try {
+      const { host, hostname } = new URL(origin);
+      if (host === request.headers.host) return true;
+      return !this.#deps.config.production && ['localhost', '127.0.0.1', '[::1]'].includes(hostname);
+    } catch {
+      return false;
+    }
+  }
+
+  #accept(socket: WebSocket): void {
+    const { config } = this.#deps;
+    const connection: Connection = {
+      id: `${this.#deps.processId}:${++this.#nextId}`,
+      socket,
+      operator: undefined,
+      rooms: new Set(),
+      replaying: new Map(),
+      typing: new Map(),
+      tokens: config.rateLimit.burst,
+      refilledAt: Date.now(),
+      authTimer: undefined,
+      idleTimer: undefined,
+      queue: Promise.resolve(),
+    };
+    this.#connections.set(connection.id, connection);
+    connection.authTimer = setTimeout(() => socket.close(Close.policy, 'auth timeout'), config.authTimeoutMs);
+    this.#touch(connection);
+    // Listeners are attached synchronously: a frame sent right after the handshake is never lost.
+    socket.on('message', (data, isBinary) => this.#receive(connection, data, isBinary));
+    socket.on('close', () => {
+      connection.queue = connection.queue.then(() => this.#closed(connection));
+    });
+    socket.on('error', (error) => this.#deps.log(`connection ${connection.id}: ${error.message}`));
+  }
+
+  #receive(connection: Connection, data: RawData, isBinary: boolean): void {
+    const { config } = this.#deps;
+    this.#touch(connection);
+    const size = Array.isArray(data) ? data.reduce((sum, chunk) => sum + chunk.length, 0) : data.byteLength;
+    if (size > config.maxFrameBytes) return connection.socket.close(Close.policy, 'frame too large');
+    if (!this.#withinRate(connection)) return connection.socket.close(Close.policy, 'rate limit exceeded');
+    if (isBinary) return this.#send(connection, encode('error', { code: 'invalid_frame', message: 'binary frames are not accepted' }));
+    const frame = parseClientFrame(data.toString(), config.maxTextLength);
+    if (isFrameError(frame)) {
+      const { code, message, tempId } = frame;
+      return this.#send(connection, encode('error', { code, message, ...(tempId !== undefined && { temp_id: tempId }) }));
+    }
+    connection.queue = connection.queue
+      .then(() => this.#handle(connection, frame))
+      .catch((error: unknown) => {
+        this.#deps.log(`connection ${connection.id}: ${error instanceof Error ? error.stack : String(error)}`);
+        const tempId = frame.type === 'message_send' ? { temp_id: frame.tempId } : {};
+        this.#send(connection, encode('error', { code: 'internal_error', message: 'the server could not handle this frame', ...tempId }));
+      });
+  }
+
+  async #handle(connection: Connection, frame: ClientFrame): Promise<void> {
+    if (connection.socket.readyState !== WebSocket.OPEN) return;
+    if (frame.type === 'ping') return this.#send(connection, encode('pong', {}));
+    if (frame.type === 'auth') return this.#authenticate(connection, frame.token);
+    const operator = connection.operator;
+    if (!operator) {
+      return this.#send(connection, encode('error', { code: 'not_authenticated', message: 'send "auth" first' }));
+    }
+    switch (frame.type) {
+      case 'join_conversation':
+        return this.#join(connection, operator, frame.conversationId, frame.sinceSeq);
+      case 'leave_conversation':
+        return this.#leave(connection, operator, frame.conversationId);
+      case 'typing_start':
+      case 'typing_stop':
+        return this.#typing(connection, operator, frame.conversationId, frame.type === 'typing_start');
+      case 'message_send': {
+        this.#stopTyping(connection, frame.conversationId);
+        const { message, duplicate } = await this.#deps.store.appendOperatorMessage(
+          frame.conversationId,
+          operator.adminId,
+          frame.tempId,
+          frame.message,
+        );
+        const [type, payload] = messageFrame(message);
+        const ack = encodeAt(type, payload, message.createdAt);
+        // The sender gets its ack whether or not it joined the room; a duplicate gets only the
+        // original ack (same seq), nothing is stored or fanned out twice.
+        if (duplicate || !connection.rooms.has(frame.conversationId)) this.#send(connection, ack);
+        if (duplicate) return;
+        await this.#deps.bus.publish({ room: frame.conversationId, frame: ack });
+        return this.#publishConversation(frame.conversationId);
+      }
+    }
+  }
+
+  async #authenticate(connection: Connection, token: string): Promise<void> {
+    if (connection.operator) {
+      return this.#send(connection, encode('error', { code: 'already_authenticated', message: 'auth was already accepted' }));
+    }
+    try {
+      connection.operator = await this.#deps.auth.verify(token);
+    } catch (error) {
+      this.#send(connection, encode('auth_error', { code: 'invalid_token', message: error instanceof Error ? error.message : 'invalid token' }));
+      connection.socket.close(Close.unauthorized, 'unauthorized');
+      return;
+    }
+    clearTimeout(connection.authTimer);
+    const { adminId, name } = connection.operator;
+    this.#send(connection, encode('auth_success', { admin_id: adminId, ...(name && { name }), connection_id: connection.id }));
+  }
+
+  async #join(connection: Connection, operator: Operator, room: string, sinceSeq: number | undefined): Promise<void> {
+    if (!connection.rooms.has(room)) {
+      connection.rooms.add(room);
+      let members = this.#rooms.get(room);
+      if (!members) this.#rooms.set(room, (members = new Set()));
+      members.add(connection);
+    }
+    if (sinceSeq !== undefined) connection.replaying.set(room, []);
+    const operators = await this.#deps.presence.join(room, connection.id, operator.adminId);
+    await this.#deps.bus.publish({
+      room,
+      frame: encode('operator_joined', { admin_id: operator.adminId, line_user_id: room, operators }),
+    });
+    if (sinceSeq === undefined) return;
+    try {
+      const { replayLimit } = this.#deps.config;
+      const missed = await this.#deps.store.messagesAfter(room, sinceSeq, replayLimit + 1);
+      if (!missed || missed.length > replayLimit) {
+        this.#send(
+          connection,
+          encode('error', { code: 'replay_unavailable', message: 'too much was missed: reload the history', line_user_id: room }),
+        );
+      } else {
+        for (const message of missed) {
+          const [type, payload] = messageFrame(message);
+          this.#send(connection, encodeAt(type, payload, message.createdAt));
+        }
+      }
+    } finally {
+      // Live events that arrived during the replay follow it (the client drops seqs it has).
+      const held = connection.replaying.get(room) ?? [];
+      connection.replaying.delete(room);
+      for (const frame of held) this.#send(connection, frame);
+    }
+  }
+
+  async #leave(connection: Connection, operator: Operator, room: string): Promise<void> {
+    if (!connection.rooms.delete(room)) return;
+    this.#stopTyping(connection, room);
+    connection.replaying.delete(room);
+    const members = this.#rooms.get(room);
+    members?.delete(connection);
+    if (members?.size === 0) this.#rooms.delete(room);
+    const operators = await this.#deps.presence.leave(room, connection.id);
+    await this.#deps.bus.publish({ room, frame: encode('operator_left', { admin_id: operator.adminId, line_user_id: room, operators }) });
+  }
+
+  #typing(connection: Connection, operator: Operator, room: string, typing: boolean): void {
+    if (!connection.rooms.has(room)) return;
+    if (!typing) return this.#stopTyping(connection, room);
+    clearTimeout(connection.typing.get(room));
+    // Typing that is not refreshed expires here, so a client that vanished never leaves it on.
+    connection.typing.set(
+      room,
+      setTimeout(() => this.#stopTyping(connection, room), this.#deps.config.typingTimeoutMs),
+    );
+    void this.#deps.bus.publish({
+      room,
+      except: connection.id,
+      frame: encode('typing_started', { admin_id: operator.adminId, line_user_id: room }),
+    });
+  }
+
+  #stopTyping(connection: Connection, room: string): void {
+    const timer = connection.typing.get(room);
+    if (!timer || !connection.operator) return;
+    clearTimeout(timer);
+    connection.typing.delete(room);
+    void this.#deps.bus.publish({
+      room,
+      except: connection.id,
+      frame: encode('typing_stopped', { admin_id: connection.operator.adminId, line_user_id: room }),
+    });
+  }
+
+  async #publishConversation(conversationId: string): Promise<void> {
+    const conversation = await this.#deps.store.getConversation(conversationId);
+    if (!conversation) return;
+    await this.#deps.bus.publish({ frame: encode('conversation_updated', conversationPayload(conversation)) });
+  }
+
+  async #closed(connection: Connection): Promise<void> {
+    clearTimeout(connection.authTimer);
+    clearTimeout(connection.idleTimer);
+    this.#connections.delete(connection.id);
+    const operator = connection.operator;
+    if (!operator) return;
+    // Presence is updated when a socket dies too, not only on an explicit leave.
+    for (const room of [...connection.rooms]) {
+      await this.#leave(connection, operator, room).catch((error: unknown) => this.#deps.log(String(error)));
+    }
+  }
+
+  #deliver(broadcast: Broadcast): void {
+    const targets = broadcast.room === undefined ? this.#connections.values() : (this.#rooms.get(broadcast.room) ?? []);
+    for (const connection of targets) {
+      if (connection.id === broadcast.except || !connection.operator) continue;
+      const held = broadcast.room === undefined ? undefined : connection.replaying.get(broadcast.room);
+      if (held) held.push(broadcast.frame);
+      else this.#send(connection, broadcast.frame);
+    }
+  }
+
+  #send(connection: Connection, frame: string): void {
+    const { socket } = connection;
+    if (socket.readyState !== WebSocket.OPEN) return;
+    // A consumer that cannot keep up is cut off rather than buffered without bound.
+    if (socket.bufferedAmount > this.#deps.config.maxBufferedBytes) {
+      this.#deps.log(`connection ${connection.id}: slow consumer cut off`);
+      socket.terminate();
+      return;
+    }
+    socket.send(frame);
+  }
+
+  #touch(connection: Connection): void {
+    clearTimeout(connection.idleTimer);
+    connection.idleTimer = setTimeout(() => connection.socket.terminate(), this.#deps.config.idleTimeoutMs);
+  }
+
+  #withinRate(connection: Connection): boolean {
+    const { perSecond, burst } = this.#deps.config.rateLimit;
+    const now = Date.now();
+    connection.tokens = Math.min(burst, connection.tokens + ((now - connection.refilledAt) / 1000) * perSecond);
+    connection.refilledAt = now;
+    connection.tokens -= 1;
+    return connection.tokens >= 0;
+  }
+}
+
+/** The wire frame of a stored message: `message_received` from a customer, `message_sent` from an operator. */
+export function messageFrame(message: StoredMessage): [string, Record<string, unknown>] {
+  const base = { line_user_id: message.conversationId, message: message.message, seq: message.seq };
+  if (message.sender === 'customer') return ['message_received', base];
+  return ['message_sent', { ...base, admin_id: message.adminId, temp_id: message.tempId }];
+}
+
+export function conversationPayload(conversation: {
+  id: string;
+  displayName: string | undefined;
+  lastMessage: StoredMessage | undefined;
+  lastSeq: number;
+  unreadCount: number;
+  status: string;
+  updatedAt: string;
+}): Record<string, unknown> {
+  return {
+    line_user_id: conversation.id,
+    display_name: conversation.displayName,
+    last_seq: conversation.lastSeq,
+    unread_count: conversation.unreadCount,
+    status: conversation.status,
+    updated_at: conversation.updatedAt,
+    last_message: conversation.lastMessage && historyItem(conversation.lastMessage),
+  };
+}
+
+/** A stored message as the HTTP API and `conversation_updated` give it. */
+export function historyItem(message: StoredMessage): Record<string, unknown> {
+  return {
+    seq: message.seq,
+    sender: message.sender,
+    admin_id: message.adminId,
+    temp_id: message.tempId,
+    message: message.message,
+    timestamp: message.createdAt,
+  };
+}
+
+function encodeAt(type: string, payload: Record<string, unknown>, timestamp: string): string {
+  return JSON.stringify({ type, payload, timestamp });
+}
+
+function reject(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}

@@ -1,0 +1,84 @@
+import type { MessageContent } from '../../../src/protocol.js';
+
+/** A validated client frame. */
+export type ClientFrame =
+  | { type: 'auth'; token: string }
+  | { type: 'join_conversation'; conversationId: string; sinceSeq: number | undefined }
+  | { type: 'leave_conversation' | 'typing_start' | 'typing_stop'; conversationId: string }
+  | { type: 'message_send'; conversationId: string; message: MessageContent; tempId: string }
+  | { type: 'ping' };
+
+/** Why a frame was refused: the `error` frame's code and message (and the message's temp_id, if known). */
+export interface FrameError {
+  code: 'invalid_json' | 'invalid_frame' | 'unknown_type' | 'invalid_payload' | 'message_too_long';
+  message: string;
+  tempId?: string;
+}
+
+const maxIdLength = 256;
+
+/** Parses and validates one client frame. Never throws. */
+export function parseClientFrame(data: string, maxTextLength: number): ClientFrame | FrameError {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(data);
+  } catch {
+    return { code: 'invalid_json', message: 'frame is not JSON' };
+  }
+  if (!isObject(raw) || typeof raw.type !== 'string') return { code: 'invalid_frame', message: 'frame needs a string "type"' };
+  const payload = raw.payload ?? {};
+  if (!isObject(payload)) return { code: 'invalid_frame', message: '"payload" must be an object' };
+  const invalid = (field: string): FrameError => ({ code: 'invalid_payload', message: `${raw.type}: invalid "${field}"` });
+  const conversationId = payload.line_user_id;
+  const needsConversation = raw.type !== 'auth' && raw.type !== 'ping';
+  if (needsConversation && !isId(conversationId)) return invalid('line_user_id');
+  const id = conversationId as string;
+  switch (raw.type) {
+    case 'auth':
+      return typeof payload.token === 'string' ? { type: 'auth', token: payload.token } : invalid('token');
+    case 'ping':
+      return { type: 'ping' };
+    case 'join_conversation': {
+      const since = payload.since_seq;
+      if (since !== undefined && (!Number.isSafeInteger(since) || (since as number) < 0)) return invalid('since_seq');
+      return { type: 'join_conversation', conversationId: id, sinceSeq: since as number | undefined };
+    }
+    case 'leave_conversation':
+    case 'typing_start':
+    case 'typing_stop':
+      return { type: raw.type, conversationId: id };
+    case 'message_send': {
+      const { temp_id: tempId, message } = payload;
+      if (!isId(tempId)) return invalid('temp_id');
+      if (!isObject(message) || typeof message.type !== 'string' || message.type === '') {
+        return { ...invalid('message'), tempId };
+      }
+      if (message.type === 'text' && (typeof message.text !== 'string' || message.text.trim() === '')) {
+        return { ...invalid('message.text'), tempId };
+      }
+      if (typeof message.text === 'string' && message.text.length > maxTextLength) {
+        return { code: 'message_too_long', message: `text is longer than ${maxTextLength} characters`, tempId };
+      }
+      return { type: 'message_send', conversationId: id, message: message as MessageContent, tempId };
+    }
+    default:
+      return { code: 'unknown_type', message: `unknown frame type "${raw.type.slice(0, 64)}"` };
+  }
+}
+
+/** Encodes a server frame. */
+export function encode(type: string, payload: Record<string, unknown>): string {
+  return JSON.stringify({ type, payload, timestamp: new Date().toISOString() });
+}
+
+export function isFrameError(value: ClientFrame | FrameError): value is FrameError {
+  return 'code' in value;
+}
+
+function isId(value: unknown): value is string {
+  return typeof value === 'string' && value !== '' && value.length <= maxIdLength;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

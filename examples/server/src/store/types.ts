@@ -1,0 +1,64 @@
+import type { MessageContent } from '../../../../src/protocol.js';
+
+/** A stored chat event: a customer message or an operator message, with its per-conversation seq. */
+export interface StoredMessage {
+  conversationId: string;
+  /** Per conversation, strictly increasing, from 1. */
+  seq: number;
+  sender: 'customer' | 'operator';
+  /** The operator who wrote it. */
+  adminId?: string;
+  /** The operator client's id for it; (adminId, tempId) is unique. */
+  tempId?: string;
+  message: MessageContent;
+  /** ISO-8601. */
+  createdAt: string;
+}
+
+/** One row of the conversation list. */
+export interface ConversationSummary {
+  id: string;
+  displayName: string | undefined;
+  lastMessage: StoredMessage | undefined;
+  lastSeq: number;
+  /** Customer messages since the last operator message. */
+  unreadCount: number;
+  /** `waiting` when the customer spoke last, `answered` when an operator did. */
+  status: 'waiting' | 'answered';
+  updatedAt: string;
+}
+
+/** What an append did: the stored message, and whether it was already there (a retry). */
+export interface AppendResult {
+  message: StoredMessage;
+  duplicate: boolean;
+}
+
+/** A page of history, ascending by seq. */
+export interface HistoryPage {
+  messages: StoredMessage[];
+  /** True when older messages exist before the first one. */
+  hasMore: boolean;
+}
+
+/** Where conversations live: SQLite by default, Redis to scale out. Every method is atomic. */
+export interface Store {
+  /** A customer message; `externalId` (the LINE message id) deduplicates webhook redeliveries. */
+  appendCustomerMessage(
+    conversationId: string,
+    message: MessageContent,
+    options?: { displayName?: string; externalId?: string },
+  ): Promise<AppendResult>;
+  /** An operator message, deduplicated on (adminId, tempId): a retry gets the original back. */
+  appendOperatorMessage(conversationId: string, adminId: string, tempId: string, message: MessageContent): Promise<AppendResult>;
+  /**
+   * Messages with seq > `afterSeq`, ascending, at most `limit`; `undefined` when the store no
+   * longer holds all of them (trimmed history).
+   */
+  messagesAfter(conversationId: string, afterSeq: number, limit: number): Promise<StoredMessage[] | undefined>;
+  /** The page of at most `limit` messages before `beforeSeq` (or the newest), ascending. */
+  history(conversationId: string, options: { beforeSeq?: number; limit: number }): Promise<HistoryPage>;
+  listConversations(): Promise<ConversationSummary[]>;
+  getConversation(conversationId: string): Promise<ConversationSummary | undefined>;
+  close(): Promise<void>;
+}
