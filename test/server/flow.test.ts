@@ -1,0 +1,202 @@
+import { describe, expect, test } from 'vitest';
+import { sign, textEvent } from '../../examples/server/src/line.js';
+import { texts, useHarness, waitFor, waitForState } from '../support/harness.js';
+import { RawClient } from '../support/raw-client.js';
+import { type TestServer, startServer } from '../support/reference-server.js';
+
+const harness = useHarness();
+const U1 = 'U4af4980629';
+
+async function server(overrides = {}): Promise<TestServer> {
+  return harness().defer(await startServer(overrides));
+}
+
+describe('messages', () => {
+  test('join, send and ack: the sender gets seq, the other operator sees it once, everyone gets conversation_updated', async () => {
+    const app = await server();
+    const alice = await harness().connected(app.wsUrl, await app.token('alice'), [U1]);
+    const bob = await harness().connected(app.wsUrl, await app.token('bob'), [U1]);
+    const updates: unknown[] = [];
+    bob.on('conversation_updated', (payload) => updates.push(payload));
+    await waitFor('both in the room', () => alice.conversation(U1).getSnapshot().operators.length === 2);
+
+    const ack = await alice.sendMessage(U1, 'Hello from Alice');
+    expect(ack).toMatchObject({ conversationId: U1, seq: 1, adminId: 'alice' });
+    await waitFor('bob sees it', () => texts(bob, U1).length === 1);
+    expect(bob.conversation(U1).getSnapshot().messages).toEqual([
+      expect.objectContaining({ seq: 1, sender: 'operator', adminId: 'alice', status: 'sent', content: { type: 'text', text: 'Hello from Alice' } }),
+    ]);
+    expect(texts(alice, U1)).toEqual(['Hello from Alice']);
+    await waitFor('conversation_updated', () => updates.length === 1);
+    expect(updates[0]).toMatchObject({ line_user_id: U1, last_seq: 1, status: 'answered', unread_count: 0 });
+  });
+
+  test('a message to a conversation the sender has not joined is still acked (and not fanned out to it)', async () => {
+    const app = await server();
+    const alice = await harness().connected(app.wsUrl, await app.token('alice'));
+    const ack = await alice.sendMessage(U1, 'no room needed');
+    expect(ack.seq).toBe(1);
+    expect(texts(alice, U1)).toEqual(['no room needed']);
+  });
+
+  test('a retried temp_id is stored once and answered with the original ack (same seq)', async () => {
+    const app = await server();
+    const raw = harness().defer(await RawClient.authed(app.wsUrl, await app.token('alice')));
+    const frame = { line_user_id: U1, message: { type: 'text', text: 'once' }, temp_id: 'tmp-1' };
+    raw.send('message_send', frame);
+    const first = await raw.next('message_sent');
+    raw.send('message_send', { ...frame, message: { type: 'text', text: 'changed on retry' } });
+    const second = await raw.next('message_sent');
+    expect(second.payload).toEqual(first.payload);
+    expect(second.timestamp).toBe(first.timestamp);
+    const history = await app.store.history(U1, { limit: 10 });
+    expect(history.messages.map((message) => message.message.text)).toEqual(['once']);
+    // Dedup is per operator: another operator may use the same temp_id.
+    const other = harness().defer(await RawClient.authed(app.wsUrl, await app.token('bob')));
+    other.send('message_send', frame);
+    expect((await other.next('message_sent')).payload.seq).toBe(2);
+  });
+
+  test('replay: a client that was away gets every event after its last seq, in order, once', async () => {
+    const app = await server();
+    const alice = await harness().connected(app.wsUrl, await app.token('alice'), [U1]);
+    await waitFor('alice in the room', () => alice.conversation(U1).getSnapshot().operators.includes('alice'));
+    await app.webhook(textEvent(U1, 'first'));
+    await waitFor('first message', () => texts(alice, U1).length === 1);
+    alice.disconnect();
+    await app.webhook(textEvent(U1, 'while away 1'));
+    const bob = await harness().connected(app.wsUrl, await app.token('bob'));
+    await bob.sendMessage(U1, 'while away 2');
+    await app.webhook(textEvent(U1, 'while away 3'));
+    alice.connect();
+    await waitFor('replayed', () => texts(alice, U1).length === 4, { describe: () => texts(alice, U1) });
+    expect(texts(alice, U1)).toEqual(['first', 'while away 1', 'while away 2', 'while away 3']);
+    expect(alice.conversation(U1).getSnapshot().messages.map((message) => message.seq)).toEqual([1, 2, 3, 4]);
+  });
+
+  test('replay beyond the server limit answers replay_unavailable: the client flags the conversation for a resync', async () => {
+    const app = await server({ replayLimit: 2 });
+    const alice = await harness().connected(app.wsUrl, await app.token('alice'), [U1]);
+    await app.webhook(textEvent(U1, 'seen'));
+    await waitFor('first message', () => texts(alice, U1).length === 1);
+    alice.disconnect();
+    for (const text of ['a', 'b', 'c']) await app.webhook(textEvent(U1, text));
+    const resyncs: string[] = [];
+    alice.on('resync', ({ conversationId }) => resyncs.push(conversationId));
+    alice.connect();
+    await waitFor('resync', () => alice.conversation(U1).getSnapshot().resyncRequired);
+    expect(resyncs).toEqual([U1]);
+  });
+});
+
+describe('typing and presence', () => {
+  test('typing reaches the others in the room, never the sender, and expires on the server', async () => {
+    const app = await server({ typingTimeoutMs: 150 });
+    const aliceRaw = harness().defer(await RawClient.authed(app.wsUrl, await app.token('alice')));
+    const bobRaw = harness().defer(await RawClient.authed(app.wsUrl, await app.token('bob')));
+    aliceRaw.send('join_conversation', { line_user_id: U1 });
+    bobRaw.send('join_conversation', { line_user_id: U1 });
+    await bobRaw.next('operator_joined', (payload) => (payload.operators as string[]).length === 2);
+    await aliceRaw.next('operator_joined', (payload) => (payload.operators as string[]).length === 2);
+    aliceRaw.send('typing_start', { line_user_id: U1 });
+    expect((await bobRaw.next('typing_started')).payload).toMatchObject({ admin_id: 'alice', line_user_id: U1 });
+    // No stop is ever sent: the server stops it by itself.
+    expect((await bobRaw.next('typing_stopped')).payload).toMatchObject({ admin_id: 'alice' });
+    expect(aliceRaw.of('typing_started')).toEqual([]);
+    expect(aliceRaw.of('typing_stopped')).toEqual([]);
+  });
+
+  test('the SDK shows the other operator typing and clears it when the message arrives', async () => {
+    const app = await server();
+    const alice = await harness().connected(app.wsUrl, await app.token('alice'), [U1]);
+    const bob = await harness().connected(app.wsUrl, await app.token('bob'), [U1]);
+    await waitFor('both present', () => bob.conversation(U1).getSnapshot().operators.length === 2);
+    alice.startTyping(U1);
+    await waitFor('bob sees alice typing', () => bob.conversation(U1).getSnapshot().typing.includes('alice'));
+    expect(alice.conversation(U1).getSnapshot().typing).toEqual([]);
+    await alice.sendMessage(U1, 'done typing');
+    await waitFor('typing cleared', () => bob.conversation(U1).getSnapshot().typing.length === 0);
+  });
+
+  test('two tabs of one operator: both present as one operator; closing one tab keeps the operator present', async () => {
+    const app = await server();
+    const token = await app.token('alice');
+    const tab1 = await harness().connected(app.wsUrl, token, [U1]);
+    const tab2 = await harness().connected(app.wsUrl, token, [U1]);
+    const bob = await harness().connected(app.wsUrl, await app.token('bob'), [U1]);
+    await waitFor('all present', () => bob.conversation(U1).getSnapshot().operators.join() === 'alice,bob');
+    // A message from one tab reaches the other tab of the same operator.
+    await tab1.sendMessage(U1, 'from tab 1');
+    await waitFor('tab 2 sees it', () => texts(tab2, U1).includes('from tab 1'));
+    tab1.disconnect();
+    await waitFor('an operator_left arrived', () => bob.conversation(U1).getSnapshot().operators.join() === 'alice,bob');
+    tab2.disconnect();
+    await waitFor('alice gone', () => bob.conversation(U1).getSnapshot().operators.join() === 'bob');
+  });
+
+  test('a socket that dies (no leave) still updates presence', async () => {
+    const app = await server();
+    const raw = harness().defer(await RawClient.authed(app.wsUrl, await app.token('alice')));
+    raw.send('join_conversation', { line_user_id: U1 });
+    const bob = await harness().connected(app.wsUrl, await app.token('bob'), [U1]);
+    await waitFor('both present', () => bob.conversation(U1).getSnapshot().operators.length === 2);
+    raw.close();
+    await waitFor('alice left', () => bob.conversation(U1).getSnapshot().operators.join() === 'bob');
+  });
+});
+
+describe('LINE webhook', () => {
+  const secret = 'line-channel-secret';
+
+  test('a signed webhook is accepted: stored with a seq, fanned out as message_received, redelivery deduplicated', async () => {
+    const app = await server({ lineChannelSecret: secret });
+    const alice = await harness().connected(app.wsUrl, await app.token('alice'), [U1]);
+    const updates: unknown[] = [];
+    alice.on('conversation_updated', (payload) => updates.push(payload));
+    await waitFor('in the room', () => alice.conversation(U1).getSnapshot().operators.length === 1);
+    const body = JSON.stringify(textEvent(U1, '<b>not bold</b>', 'line-msg-1'));
+    expect(await app.webhook(body, { 'x-line-signature': sign(body, secret) })).toBe(200);
+    expect(await app.webhook(body, { 'x-line-signature': sign(body, secret) })).toBe(200); // LINE redelivers
+    await waitFor('received', () => texts(alice, U1).length === 1);
+    expect(alice.conversation(U1).getSnapshot().messages[0]).toMatchObject({ seq: 1, sender: 'customer', content: { text: '<b>not bold</b>' } });
+    await waitFor('conversation_updated', () => updates.length === 1);
+    expect(updates[0]).toMatchObject({ line_user_id: U1, unread_count: 1, status: 'waiting' });
+    expect((await app.store.history(U1, { limit: 10 })).messages).toHaveLength(1);
+  });
+
+  test.each([
+    ['no signature', undefined],
+    ['a wrong signature', sign('another body', secret)],
+    ['garbage', '!!!'],
+  ])('%s is refused with 401 and nothing is stored', async (_, signature) => {
+    const app = await server({ lineChannelSecret: secret });
+    const body = JSON.stringify(textEvent(U1, 'spoofed'));
+    expect(await app.webhook(body, signature === undefined ? {} : { 'x-line-signature': signature })).toBe(401);
+    expect(await app.store.listConversations()).toEqual([]);
+  });
+
+  test('without a channel secret the signature is not checked; a body that is not a webhook gets 400', async () => {
+    const app = await server();
+    expect(await app.webhook(textEvent(U1, 'hi'))).toBe(200);
+    expect(await app.webhook('{"nope":1}')).toBe(400);
+    expect(await app.webhook('not json')).toBe(400);
+    // Non-text events (stickers, follows) are acknowledged and skipped.
+    expect(await app.webhook({ destination: 'x', events: [{ type: 'follow', source: { type: 'user', userId: U1 } }] })).toBe(200);
+    expect((await app.store.history(U1, { limit: 10 })).messages.map((message) => message.message.text)).toEqual(['hi']);
+  });
+});
+
+test('the SDK client runs its whole flow on the reference server: reconnect after a graceful shutdown', async () => {
+  let app = await startServer();
+  const port = app.port;
+  const alice = harness().client(app.wsUrl, { token: () => app.token('alice') });
+  alice.joinConversation(U1);
+  alice.connect();
+  await waitForState(alice, 'connected');
+  await app.close();
+  await waitForState(alice, 'reconnecting');
+  app = harness().defer(await startServer({ port }));
+  await waitForState(alice, 'connected');
+  const ack = await alice.sendMessage(U1, 'after the restart');
+  expect(ack.seq).toBe(1);
+});
