@@ -71,7 +71,7 @@ export class Conversation extends Subscribable<ConversationSnapshot> {
   #localKeys = 0;
 
   /** @internal Created by the client. */
-  constructor(id: string, remoteTypingTimeoutMs: number, outbox: () => readonly OutboxEntry[]) {
+  constructor(id: string, outbox: () => readonly OutboxEntry[], remoteTypingTimeoutMs = 8000) {
     super();
     this.id = id;
     this.#typingTimeoutMs = remoteTypingTimeoutMs;

@@ -1,4 +1,4 @@
-import mitt, { type Emitter as Mitt } from 'mitt';
+import mitt from 'mitt';
 import { guard } from './subscribable.js';
 
 /** Removes the handler it was returned for. */
@@ -8,7 +8,6 @@ export type Unsubscribe = () => void;
 export interface Emitter<Events extends Record<string, unknown>> {
   on<K extends keyof Events>(type: K, handler: (event: Events[K]) => void): Unsubscribe;
   emit<K extends keyof Events>(type: K, event: Events[K]): void;
-  clear(): void;
 }
 
 /**
@@ -17,14 +16,14 @@ export interface Emitter<Events extends Record<string, unknown>> {
  * microtask, where the host reports it as uncaught.
  */
 export function createEmitter<Events extends Record<string, unknown>>(): Emitter<Events> {
-  const bus: Mitt<Events> = mitt<Events>();
+  const bus = mitt<Events>();
   return {
     on(type, handler) {
       const safe = (event: Events[typeof type]) => guard(handler, event);
       bus.on(type, safe);
       return () => bus.off(type, safe);
     },
-    emit: (type, event) => bus.emit(type, event),
-    clear: () => bus.all.clear(),
+    // mitt's functions are closures over its handler map: no `this` to bind.
+    emit: bus.emit,
   };
 }

@@ -1,29 +1,35 @@
 /**
  * One resettable timeout. The timer globals are read at call time, never captured, so fake
- * timers in tests drive every reconnect, heartbeat, ack and typing deadline.
+ * timers in tests drive every reconnect, heartbeat, ack and TTL deadline.
  */
-export class Timer {
-  #id: ReturnType<typeof setTimeout> | undefined;
-
-  /** Whether a callback is scheduled. */
-  get pending(): boolean {
-    return this.#id !== undefined;
-  }
-
+export interface Timer {
   /**
    * Schedules `callback` after `ms`, replacing any scheduled one. Delays beyond setTimeout's limit
    * (2^31-1 ms, about 24.8 days; `Infinity`) are capped there instead of firing at once.
    */
-  set(callback: () => void, ms: number): void {
-    this.clear();
-    this.#id = setTimeout(() => {
-      this.#id = undefined;
-      callback();
-    }, Math.min(ms, 2 ** 31 - 1));
-  }
+  set(callback: () => void, ms: number): void;
+  clear(): void;
+  /** Whether a callback is scheduled. */
+  readonly pending: boolean;
+}
 
-  clear(): void {
-    clearTimeout(this.#id);
-    this.#id = undefined;
-  }
+export function createTimer(): Timer {
+  let id: ReturnType<typeof setTimeout> | undefined;
+  const clear = () => {
+    clearTimeout(id);
+    id = undefined;
+  };
+  return {
+    set(callback, ms) {
+      clear();
+      id = setTimeout(() => {
+        id = undefined;
+        callback();
+      }, Math.min(ms, 2 ** 31 - 1));
+    },
+    clear,
+    get pending() {
+      return id !== undefined;
+    },
+  };
 }

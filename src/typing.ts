@@ -20,48 +20,40 @@ export interface TypingOptions {
   remoteTimeoutMs?: number;
 }
 
-export const typingDefaults = { throttleMs: 3000, idleMs: 5000, remoteTimeoutMs: 8000 } as const;
-
-type Timer = ReturnType<typeof setTimeout>;
-
 /** The local operator's typing state per conversation: throttles starts, stops by itself when idle. */
-export class LocalTyping {
-  readonly #options: Required<TypingOptions>;
-  readonly #send: (type: 'typing_start' | 'typing_stop', conversationId: string) => void;
-  /** Conversation id → [time the last typing_start went out, idle timer]. */
-  readonly #active = new Map<string, [sentAt: number, idle: Timer]>();
-
-  constructor(
-    options: Required<TypingOptions>,
-    send: (type: 'typing_start' | 'typing_stop', conversationId: string) => void,
-  ) {
-    this.#options = options;
-    this.#send = send;
-  }
-
-  start(conversationId: string): void {
-    const [sentAt = -Infinity, idle] = this.#active.get(conversationId) ?? [];
-    clearTimeout(idle);
-    const now = Date.now();
-    const resend = now - sentAt >= this.#options.throttleMs;
-    this.#active.set(conversationId, [
-      resend ? now : sentAt,
-      setTimeout(() => this.stop(conversationId), this.#options.idleMs),
-    ]);
-    if (resend) this.#send('typing_start', conversationId);
-  }
-
-  stop(conversationId: string): void {
-    const current = this.#active.get(conversationId);
-    if (!current) return;
-    clearTimeout(current[1]);
-    this.#active.delete(conversationId);
-    this.#send('typing_stop', conversationId);
-  }
-
+export interface LocalTyping {
+  start(conversationId: string): void;
+  stop(conversationId: string): void;
   /** Forgets every typing state without sending anything (the connection is gone; the server clears it). */
-  reset(): void {
-    for (const [, idle] of this.#active.values()) clearTimeout(idle);
-    this.#active.clear();
-  }
+  reset(): void;
+}
+
+export function createLocalTyping(
+  { throttleMs = 3000, idleMs = 5000 }: TypingOptions = {},
+  send: (type: 'typing_start' | 'typing_stop', conversationId: string) => void,
+): LocalTyping {
+  /** Conversation id → [time the last typing_start went out, idle timer]. */
+  const active = new Map<string, [sentAt: number, idle: ReturnType<typeof setTimeout>]>();
+  const typing: LocalTyping = {
+    start(conversationId) {
+      const [sentAt = -Infinity, idle] = active.get(conversationId) ?? [];
+      clearTimeout(idle);
+      const now = Date.now();
+      const resend = now - sentAt >= throttleMs;
+      active.set(conversationId, [resend ? now : sentAt, setTimeout(() => typing.stop(conversationId), idleMs)]);
+      if (resend) send('typing_start', conversationId);
+    },
+    stop(conversationId) {
+      const current = active.get(conversationId);
+      if (!current) return;
+      clearTimeout(current[1]);
+      active.delete(conversationId);
+      send('typing_stop', conversationId);
+    },
+    reset() {
+      for (const [, idle] of active.values()) clearTimeout(idle);
+      active.clear();
+    },
+  };
+  return typing;
 }
