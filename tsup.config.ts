@@ -4,9 +4,16 @@ export default defineConfig({
   entry: { index: 'src/index.ts' },
   tsconfig: 'tsconfig.src.json',
   format: ['esm', 'cjs'],
-  dts: true,
+  // Internal members are marked @internal, so the published types never show them.
+  dts: { compilerOptions: { stripInternal: true } },
   sourcemap: true,
   clean: true,
   // es2022 keeps class fields native (es2020 adds a shared __publicField helper chunk).
   target: 'es2022',
+  esbuildOptions(options) {
+    // Members whose names end in `_` are internal (the Closure convention, and esbuild's documented
+    // pattern; `[^_]` spares `__proto__`-style names): renamed to short names in the build, since
+    // gzip cannot shorten a long unique property name the way the minifier shortens variables.
+    options.mangleProps = /[^_]_$/;
+  },
 });

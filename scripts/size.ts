@@ -19,10 +19,10 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 /**
  * Budgets in bytes, min+gzip, including dependencies (peers excluded). The core's target is 5 KB
  * (issue #2); until the compaction work reaches it, the guard sits just above the measured size so
- * that it can only shrink.
+ * that it can only shrink (6005 B after the first compaction pass; 6174 B with backlog pacing).
  */
 export const budgets: Record<string, number> = {
-  'dist/index.js': 6.5 * 1024,
+  'dist/index.js': 6.05 * 1024,
 };
 
 export async function measure(entry: string): Promise<EntrySize> {

@@ -1,4 +1,4 @@
-import { DeliveryError, LiveChatError } from './errors.js';
+import { DeliveryError, type LiveChatError } from './errors.js';
 import type { MessageContent } from './protocol.js';
 import type { OutboxEntry } from './queue.js';
 import { Subscribable } from './subscribable.js';
@@ -59,10 +59,15 @@ export interface ConversationSnapshot {
  */
 export class Conversation extends Subscribable<ConversationSnapshot> {
   readonly id: string;
+  readonly #outbox: () => readonly OutboxEntry[];
   readonly #typingTimeoutMs: number;
   readonly #sent: ChatMessage[] = [];
-  readonly #seen = new Set<string>();
-  readonly #outbox: () => readonly OutboxEntry[];
+  /**
+   * The `seq` (a number) and `temp_id` (a string) of every message here: a duplicate is recognized
+   * by either, and the two kinds never collide in the set.
+   */
+  readonly #seen = new Set<number | string>();
+  /** Operators typing now → the timer that expires their indicator. */
   readonly #typing = new Map<string, ReturnType<typeof setTimeout>>();
   #operators: string[] = [];
   #lastSeq: number | undefined;
@@ -70,18 +75,23 @@ export class Conversation extends Subscribable<ConversationSnapshot> {
   #resync = false;
   #localKeys = 0;
 
-  /** @internal Created by the client. */
-  constructor(id: string, outbox: () => readonly OutboxEntry[], remoteTypingTimeoutMs = 8000) {
+  /**
+   * @hidden Created by the client (`client.conversation(id)`); pending and failed messages are read
+   * from `outbox` at snapshot time. Hidden from the docs but kept in the published types, which
+   * would otherwise declare a constructor without parameters.
+   */
+  constructor(id: string, remoteTypingTimeoutMs: number, outbox: () => readonly OutboxEntry[]) {
     super();
     this.id = id;
     this.#typingTimeoutMs = remoteTypingTimeoutMs;
     this.#outbox = outbox;
   }
 
-  protected buildSnapshot(): ConversationSnapshot {
+  /** @internal */
+  protected buildSnapshot_(): ConversationSnapshot {
     // A message already received as sent is not shown twice while its ack is being processed.
     const outgoing = this.#outbox()
-      .filter((entry) => entry.conversationId === this.id && !this.#seen.has(`t${entry.tempId}`))
+      .filter((entry) => entry.conversationId === this.id && !this.#seen.has(entry.tempId))
       .map(toMessage);
     return {
       id: this.id,
@@ -103,74 +113,69 @@ export class Conversation extends Subscribable<ConversationSnapshot> {
     let changed = this.#resync;
     for (const message of messages) changed = this.#insert(message) || changed;
     this.#resync = false;
-    if (changed) this.changed();
+    if (changed) this.changed_();
   }
 
   /** @internal A `message_received` or `message_sent` frame. */
-  receive(message: HistoryMessage): void {
-    if (message.adminId) this.typing(message.adminId, false);
-    if (this.#insert(message)) this.changed();
-  }
-
-  /** @internal The outbox changed: pending and failed messages are read from it at snapshot time. */
-  refresh(): void {
-    this.changed();
+  receive_(message: HistoryMessage): void {
+    if (message.adminId) this.typing_(message.adminId, false);
+    if (this.#insert(message)) this.changed_();
   }
 
   /** @internal Another operator started or stopped typing; a start expires by itself. */
-  typing(adminId: string, typing: boolean): void {
+  typing_(adminId: string, typing: boolean): void {
     clearTimeout(this.#typing.get(adminId));
     const was = this.#typing.delete(adminId);
-    if (typing) this.#typing.set(adminId, setTimeout(() => this.typing(adminId, false), this.#typingTimeoutMs));
-    if (was !== typing) this.changed();
+    if (typing) this.#typing.set(adminId, setTimeout(() => this.typing_(adminId, false), this.#typingTimeoutMs));
+    if (was !== typing) this.changed_();
   }
 
   /** @internal `operators` replaces the list when the server sends it; else one id is added or removed. */
-  presence(adminId: string, present: boolean, operators: readonly string[] | undefined): void {
+  presence_(adminId: string, present: boolean, operators: readonly string[] | undefined): void {
     const ids = new Set(operators ?? this.#operators);
     if (!operators) ids[present ? 'add' : 'delete'](adminId);
-    if (!present) this.typing(adminId, false);
+    if (!present) this.typing_(adminId, false);
     const next = [...ids];
     if (next.join('\n') === this.#operators.join('\n')) return;
     this.#operators = next;
-    this.changed();
+    this.changed_();
   }
 
   /** @internal */
-  setJoined(joined: boolean): void {
+  setJoined_(joined: boolean): void {
     this.#joined = joined;
-    if (!joined) this.clearSoftState();
-    this.changed();
+    if (!joined) this.clearSoftState_();
+    this.changed_();
   }
 
   /** @internal The server cannot replay the gap. */
-  requireResync(): void {
+  requireResync_(): void {
     if (this.#resync) return;
     this.#resync = true;
-    this.changed();
+    this.changed_();
   }
 
   /** @internal The connection is gone: soft state (typing, presence) does not outlive it. */
-  clearSoftState(): void {
+  clearSoftState_(): void {
     if (this.#typing.size + this.#operators.length === 0) return;
     for (const timer of this.#typing.values()) clearTimeout(timer);
     this.#typing.clear();
     this.#operators = [];
-    this.changed();
+    this.changed_();
   }
 
   /** Inserts in seq order, O(1) for the usual in-order arrival; false for a duplicate. */
   #insert(message: HistoryMessage): boolean {
     const { seq, tempId } = message;
-    const ids: string[] = [];
-    if (seq !== undefined) ids.push(`s${seq}`);
     // A message seen first without seq (plan server) and later with one keeps a single copy.
-    if (tempId !== undefined) ids.push(`t${tempId}`);
+    const ids = [seq, tempId].filter((id) => id !== undefined);
     if (ids.some((id) => this.#seen.has(id))) return false;
     for (const id of ids) this.#seen.add(id);
-    if (seq !== undefined && (this.#lastSeq === undefined || seq > this.#lastSeq)) this.#lastSeq = seq;
     let index = this.#sent.length;
-    while (seq !== undefined && index > 0 && (this.#sent[index - 1]!.seq ?? -Infinity) > seq) index--;
+    if (seq !== undefined) {
+      this.#lastSeq = Math.max(seq, this.#lastSeq ?? seq);
+      while (index > 0 && (this.#sent[index - 1]!.seq ?? -Infinity) > seq) index--;
+    }
     this.#sent.splice(index, 0, {
       ...message,
       key: tempId ?? (seq !== undefined ? `seq:${seq}` : `local:${++this.#localKeys}`),

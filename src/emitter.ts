@@ -19,7 +19,7 @@ export function createEmitter<Events extends Record<string, unknown>>(): Emitter
   const bus = mitt<Events>();
   return {
     on(type, handler) {
-      const safe = (event: Events[typeof type]) => guard(handler, event);
+      const safe = (event: Events[typeof type]) => guard(() => handler(event));
       bus.on(type, safe);
       return () => bus.off(type, safe);
     },

@@ -1,9 +1,9 @@
 /** What the browser tells the client about the network and the tab. */
 export interface EnvironmentHandlers {
   /** The browser says the network is back. */
-  online(): void;
+  online_(): void;
   /** The network is gone, or the tab became visible again: is the link still alive? */
-  check(): void;
+  check_(): void;
 }
 
 type Target = Pick<EventTarget, 'addEventListener' | 'removeEventListener'>;
@@ -13,7 +13,7 @@ type Target = Pick<EventTarget, 'addEventListener' | 'removeEventListener'>;
  * they exist (browsers; not Node, SSR or most workers). Globals are read at call time, never at
  * import time. Returns the function that removes every listener it added.
  */
-export function watchEnvironment({ online, check }: EnvironmentHandlers): () => void {
+export function watchEnvironment({ online_: online, check_: check }: EnvironmentHandlers): () => void {
   const scope = globalThis as Partial<Target> & { document?: Target & { visibilityState?: string } };
   const doc = scope.document;
   const visible = () => doc?.visibilityState === 'visible' && check();

@@ -32,8 +32,9 @@ export type LiveChatErrorCode =
 /** Base class of every error the SDK raises. Test with {@link isLiveChatError} or `instanceof`. */
 export class LiveChatError extends Error {
   override name = 'LiveChatError';
+  // `declare`: assigned in the constructor, so no class-field definition is emitted for it.
   /** Stable, machine-readable reason. */
-  readonly code: LiveChatErrorCode;
+  declare readonly code: LiveChatErrorCode;
 
   constructor(code: LiveChatErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -45,9 +46,9 @@ export class LiveChatError extends Error {
 export class ServerError extends LiveChatError {
   override name = 'ServerError';
   /** The code the server put in its `error` payload, if any. */
-  readonly serverCode: string | undefined;
+  declare readonly serverCode: string | undefined;
   /** The `temp_id` of the message the error is about, if any. */
-  readonly tempId: string | undefined;
+  declare readonly tempId: string | undefined;
 
   constructor(message: string, serverCode?: string, tempId?: string) {
     super('server_error', message);
@@ -60,7 +61,7 @@ export class ServerError extends LiveChatError {
 export class DeliveryError extends LiveChatError {
   override name = 'DeliveryError';
   /** The `temp_id` of the message that failed. */
-  readonly tempId: string;
+  declare readonly tempId: string;
 
   constructor(code: LiveChatErrorCode, message: string, tempId: string, options?: { cause?: unknown }) {
     super(code, message, options);

@@ -4,13 +4,8 @@
  * @module core
  */
 export { LiveChatClient } from './client.js';
-export type {
-  ConnectionState,
-  DeliveryUpdate,
-  LiveChatEvents,
-  LiveChatSnapshot,
-  SendMessageOptions,
-} from './client.js';
+export type { LiveChatEvents, LiveChatSnapshot, SendMessageOptions } from './client.js';
+export type { ConnectionState } from './connection.js';
 export { Conversation } from './conversation.js';
 export type { ChatMessage, ConversationSnapshot, HistoryMessage, MessageStatus } from './conversation.js';
 export type { Unsubscribe } from './emitter.js';
@@ -26,7 +21,7 @@ export type {
 } from './options.js';
 export { CloseCode } from './protocol.js';
 export type { ClientMessageType, ClientPayloads, Envelope, MessageContent, ServerEnvelope, ServerMessageType, ServerPayloads } from './protocol.js';
-export type { MessageAck, OutboxEntry, OutboxStorage, QueueOptions } from './queue.js';
+export type { DeliveryUpdate, MessageAck, OutboxEntry, OutboxStorage, QueueOptions } from './queue.js';
 export { ExponentialBackoffStrategy, FixedIntervalStrategy } from './reconnect.js';
 export type { ExponentialBackoffOptions, FixedIntervalOptions, ReconnectStrategy } from './reconnect.js';
 export { localStorageOutbox } from './storage.js';

@@ -80,15 +80,3 @@ export interface LiveChatClientOptions {
    */
   createTempId?: () => string;
 }
-
-export const clientDefaults = {
-  connectTimeoutMs: 10_000,
-  stableAfterMs: 5_000,
-} as const;
-
-/** A random id: `crypto.randomUUID()` where it exists, else time plus randomness. */
-export function randomId(): string {
-  const crypto = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
-  if (typeof crypto?.randomUUID === 'function') return crypto.randomUUID();
-  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}-${Math.random().toString(36).slice(2, 12)}`;
-}

@@ -1,3 +1,5 @@
+import { LiveChatError } from './errors.js';
+
 /**
  * Protocol v1: JSON text frames `{ type, payload, timestamp }`. Every extension beyond the seed
  * plan (`seq`, `since_seq`, `temp_id` dedup, `operators`) is optional on the wire, so the client
@@ -87,8 +89,9 @@ export function encode(type: string, payload: unknown): string {
 
 // Required fields per server type; a leading '?' marks an optional one. The field's name gives its
 // kind: ids are strings or numbers (normalized to strings), `message` is a message body (a bare
-// string becomes a text message) except in errors, where it is text like `code`.
-const rules: Record<ServerMessageType, string> = {
+// string becomes a text message) except in errors, where it is text like `code`. Types without
+// fields (`pong`) and unknown types only need an object payload.
+const rules: Partial<Record<ServerMessageType, string>> = {
   auth_success: 'admin_id',
   auth_error: '?message ?code',
   message_received: 'line_user_id message ?seq',
@@ -98,75 +101,67 @@ const rules: Record<ServerMessageType, string> = {
   conversation_updated: 'line_user_id',
   operator_joined: 'admin_id line_user_id ?operators',
   operator_left: 'admin_id line_user_id ?operators',
-  pong: '',
   error: '?message ?code ?temp_id ?line_user_id',
 };
 
-/** Result of {@link decode}: the frame, or why it was refused. */
-export type DecodeResult = { ok: true; envelope: ServerEnvelope } | { ok: false; reason: string };
-
 /**
- * Parses and validates one inbound frame. Never throws: a bad frame yields `{ ok: false, reason }`.
- * Known types must carry their required fields; unknown types pass through (forward compatibility).
+ * Parses and validates one inbound frame. Known types must carry their required fields; unknown
+ * types pass through (forward compatibility).
+ * @throws {@link LiveChatError} `invalid_frame` with the reason, and nothing else whatever `data` is.
  */
-export function decode(data: unknown): DecodeResult {
-  if (typeof data !== 'string') return fail('not a text frame');
+export function decode(data: unknown): ServerEnvelope {
   let raw: unknown;
   try {
-    raw = JSON.parse(data);
+    raw = typeof data === 'string' ? JSON.parse(data) : undefined;
   } catch {
-    return fail('not JSON');
+    // refused below, like any other frame without an object and a type
   }
-  if (!isObject(raw) || typeof raw.type !== 'string' || raw.type === '') {
-    return fail('no "type"');
-  }
-  const payloadIn = raw.payload ?? {};
-  if (!isObject(payloadIn)) return fail(`"${raw.type}" payload is not an object`);
-  const payload: Record<string, unknown> = { ...payloadIn };
-  const fields = (rules as Record<string, string | undefined>)[raw.type];
-  for (const rule of fields ? fields.split(' ') : []) {
-    const name = rule.replace('?', '');
-    const value = payload[name];
-    if (value === undefined || value === null) {
-      if (name === rule) return fail(`"${raw.type}" needs "${name}"`);
-      delete payload[name];
-      continue;
+  if (!isObject(raw) || typeof raw.type !== 'string' || raw.type === '') return invalid('not a JSON object with a "type"');
+  const { type } = raw;
+  const payload = raw.payload ?? {};
+  if (!isObject(payload)) return invalid(`"${type}" has no valid "payload"`);
+  // Normalized in place: JSON.parse made this object, nothing else holds it.
+  const fields = payload;
+  // Own rules only: a type named like an Object.prototype member ("constructor") is an unknown type.
+  const rule = Object.hasOwn(rules, type) ? rules[type as ServerMessageType]! : '';
+  for (const field of rule.split(' ')) {
+    const name = field.replace('?', '');
+    const value = fields[name];
+    if (name !== field && value == null) {
+      delete fields[name];
+    } else if (name) {
+      fields[name] = normalize(name, value, type.startsWith('message_'));
+      if (fields[name] === undefined) return invalid(`"${type}" has no valid "${name}"`);
     }
-    const normalized = normalize(name, value, raw.type.startsWith('message_'));
-    if (normalized === invalid) return fail(`"${raw.type}" has an invalid "${name}"`);
-    payload[name] = normalized;
   }
   const timestamp = typeof raw.timestamp === 'string' ? raw.timestamp : new Date().toISOString();
-  return { ok: true, envelope: { type: raw.type, payload, timestamp } as ServerEnvelope };
+  return { type, payload: fields, timestamp };
 }
 
-const invalid = Symbol();
-
+/** The normalized value, or undefined when it is not a valid one. */
 function normalize(name: string, value: unknown, content: boolean): unknown {
-  if (name === 'seq') return typeof value === 'number' && Number.isFinite(value) ? value : invalid;
+  if (name === 'seq') return Number.isFinite(value) ? value : undefined;
   if (name === 'operators') {
-    if (!Array.isArray(value)) return invalid;
-    const ids = value.map(toId);
-    return ids.includes(invalid) ? invalid : ids;
+    const ids = Array.isArray(value) && value.map(toId);
+    return ids && !ids.includes(undefined) ? ids : undefined;
   }
   if (name.endsWith('_id')) return toId(value);
   if (name === 'message' && content) {
     if (typeof value === 'string') return { type: 'text', text: value };
-    return isObject(value) && typeof value.type === 'string' ? value : invalid;
+    return isObject(value) && typeof value.type === 'string' ? value : undefined;
   }
-  return typeof value === 'string' ? value : invalid;
+  return typeof value === 'string' ? value : undefined;
 }
 
-function toId(value: unknown): string | typeof invalid {
-  if (typeof value === 'string' && value !== '') return value;
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  return invalid;
+function toId(value: unknown): string | undefined {
+  if (typeof value === 'string') return value || undefined;
+  return Number.isFinite(value) ? String(value) : undefined;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function fail(reason: string): DecodeResult {
-  return { ok: false, reason };
+function invalid(reason: string): never {
+  throw new LiveChatError('invalid_frame', reason);
 }

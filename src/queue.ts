@@ -81,16 +81,24 @@ export interface DeliveryUpdate {
 }
 
 interface Pending {
-  entry: OutboxEntry;
-  /** The `[resolve, reject]` of every Promise waiting for this message. */
-  settle: [(ack: MessageAck) => void, (error: LiveChatError) => void][];
+  entry_: OutboxEntry;
+  /** What `add_` and `retry_` return until the message is acked or fails; none for restored messages. */
+  promise_?: Promise<MessageAck> | undefined;
+  resolve_?: (ack: MessageAck) => void;
+  reject_?: (error: LiveChatError) => void;
   /** Transmissions on the current connection; compared with `maxRetries`. */
-  sent: number;
-  ack: Timer;
-  ttl: Timer;
+  sent_: number;
+  ack_: Timer;
+  ttl_: Timer;
 }
 
 type Transmit = (type: string, payload: unknown) => void;
+
+/** A server's rate limit, as announced in `auth_success`. */
+export interface RateLimit {
+  per_second?: number;
+  burst?: number;
+}
 
 /**
  * The outbound queue. Operator messages wait here until acked: they are sent in insertion order
@@ -103,32 +111,32 @@ export interface Outbox {
    * Loads the stored entries once, ahead of any added since (those were created later). Every
    * save waits for it, so a message written before the load never overwrites the stored ones.
    */
-  restore(): Promise<void>;
-  entries(): OutboxEntry[];
-  get(tempId: string): OutboxEntry | undefined;
+  restore_(): Promise<void>;
+  entries_(): OutboxEntry[];
   /** Queues a message; the Promise settles with its ack or its failure. */
-  add(conversationId: string, message: MessageContent, tempId: string): Promise<MessageAck>;
+  add_(conversationId: string, message: MessageContent, tempId: string): Promise<MessageAck>;
   /** Sends a frame now if online, else keeps it until the connection is authenticated. */
-  addFrame(type: string, payload: unknown): void;
+  addFrame_(type: string, payload: unknown): void;
   /** Starts TTL timers (the client is active) without sending anything yet. */
-  activate(): void;
+  activate_(): void;
   /**
    * Stops every timer and sending; entries are kept for the next activation. With an `error` (a
    * fatal stop: nothing can be delivered), pending messages fail with it first.
    */
-  deactivate(error?: LiveChatError): void;
-  /** The connection is authenticated: flush frames, then (re-)send every pending message in order. */
-  online(transmit: Transmit): void;
-  /** The connection is gone: stop waiting for acks; pending messages go out again on `online`. */
-  offline(): void;
+  deactivate_(error: LiveChatError | undefined): void;
+  /**
+   * With `transmit`, the connection is authenticated: flush frames, then (re-)send every pending
+   * message in order, paced under `limit` when the server announced one. Without, it is gone: stop waiting for acks; pending messages go out again later.
+   */
+  online_(transmit?: Transmit, limit?: RateLimit): void;
   /** Resolves the message acked by `ack` (a late ack also settles a failed one); ignored if unknown. */
-  ack(ack: MessageAck): void;
+  ack_(ack: MessageAck): void;
   /** Ends a pending message as failed; it stays (and is stored) until retried or discarded. */
-  fail(tempId: string, code: LiveChatErrorCode, message: string, cause?: LiveChatError): void;
+  fail_(tempId: string, code: LiveChatErrorCode, message: string, cause?: LiveChatError): void;
   /** Sends a message again at once, with a fresh TTL and the same `temp_id` (failed or still pending). */
-  retry(tempId: string): Promise<MessageAck>;
+  retry_(tempId: string): Promise<MessageAck>;
   /** Removes a message; a pending one rejects with `discarded`. False if there was none. */
-  discard(tempId: string): boolean;
+  discard_(tempId: string): boolean;
 }
 
 /**
@@ -146,14 +154,20 @@ export function createOutbox(
   let active = false;
   let restored: Promise<void> | undefined;
   let saveQueued = false;
+  let pace: { rate: number; burst: number; tokens: number; at: number } | undefined;
+  const pacer = createTimer();
 
-  const entries = () => [...records.values()].map((pending) => pending.entry);
+  const entries = () => [...records.values()].map((pending) => pending.entry_);
 
   const checkRoom = () => {
     if (records.size + frames.length >= maxSize) throw new LiveChatError('queue_full', `outbox full (${maxSize})`);
   };
 
-  const promise = (pending: Pending) => new Promise<MessageAck>((resolve, reject) => pending.settle.push([resolve, reject]));
+  const promise = (pending: Pending) =>
+    (pending.promise_ ??= new Promise<MessageAck>((resolve, reject) => {
+      pending.resolve_ = resolve;
+      pending.reject_ = reject;
+    }));
 
   const notify = ({ tempId, conversationId, error }: OutboxEntry, status: DeliveryUpdate['status'], seq?: number) =>
     changed({
@@ -164,169 +178,185 @@ export function createOutbox(
       ...(error && status === 'failed' && { error: new DeliveryError(error.code, error.message, tempId) }),
     });
 
+  const stop = (pending: Pending) => {
+    pending.ack_.clear_();
+    pending.ttl_.clear_();
+  };
+
   /** Stores a new state of the entry, tells the owner, and (if pending) starts its timers and sending. */
   const update = (pending: Pending, entry: OutboxEntry) => {
-    pending.entry = entry;
+    pending.entry_ = entry;
     notify(entry, entry.status);
     persist();
     start(pending);
   };
 
   const remove = (pending: Pending, status: 'sent' | 'discarded', seq?: number) => {
-    pending.ack.clear();
-    pending.ttl.clear();
-    records.delete(pending.entry.tempId);
-    notify(pending.entry, status, seq);
+    stop(pending);
+    records.delete(pending.entry_.tempId);
+    notify(pending.entry_, status, seq);
     persist();
   };
 
   /** Arms the TTL timer (while active) and sends (while online) a pending message. */
   const start = (pending: Pending) => {
-    if (pending.entry.status !== 'pending') {
-      pending.ack.clear();
-      pending.ttl.clear();
-      return;
-    }
-    if (active && !pending.ttl.pending) expireAt(pending, pending.entry);
-    send(pending);
+    if (active && pending.entry_.status === 'pending' && !pending.ttl_.pending_) expire(pending);
+    pump();
   };
 
-  const expireAt = (pending: Pending, { tempId, expiresAt }: OutboxEntry) => {
+  /**
+   * Sends the pending messages not sent on this connection yet, in order. When the server
+   * announced its rate limit, they are paced to half of it (the other half is left for typing,
+   * pings and joins), so flushing a large backlog after an outage is never cut off as a flood.
+   */
+  const pump = () => {
+    pacer.clear_();
+    for (const pending of records.values()) {
+      if (!transmit) return;
+      if (pending.entry_.status !== 'pending' || pending.sent_) continue;
+      if (pace) {
+        // A token bucket: `burst` tokens, refilled at `rate` per millisecond.
+        const now = Date.now();
+        pace.tokens = Math.min(pace.burst, pace.tokens + (now - pace.at) * pace.rate);
+        pace.at = now;
+        if (pace.tokens < 1) return pacer.set_(pump, (1 - pace.tokens) / pace.rate);
+        pace.tokens--;
+      }
+      send(pending);
+    }
+  };
+
+  const expire = (pending: Pending) => {
+    const { tempId, expiresAt } = pending.entry_;
     if (expiresAt === Infinity) return;
-    pending.ttl.set(() => {
+    pending.ttl_.set_(() => {
       // A TTL beyond the timer limit fires early: wait again for the rest.
-      if (Date.now() < expiresAt) expireAt(pending, pending.entry);
-      else outbox.fail(tempId, 'ttl_expired', 'ttl expired');
+      if (Date.now() < expiresAt) expire(pending);
+      else outbox.fail_(tempId, 'ttl_expired', 'ttl expired');
     }, expiresAt - Date.now());
   };
 
   const send = (pending: Pending) => {
-    const { entry } = pending;
+    const { entry_: entry } = pending;
     if (!transmit || entry.status !== 'pending') return;
-    pending.ack.set(() => {
-      if (pending.sent > maxRetries) {
-        outbox.fail(entry.tempId, 'ack_timeout', `no ack after ${pending.sent} sends`);
+    pending.ack_.set_(() => {
+      if (pending.sent_ > maxRetries) {
+        outbox.fail_(entry.tempId, 'ack_timeout', `no ack after ${pending.sent_} sends`);
       } else {
         ackTimedOut();
         send(pending);
       }
     }, ackTimeoutMs);
-    pending.sent++;
+    pending.sent_++;
     transmit('message_send', { line_user_id: entry.conversationId, message: entry.message, temp_id: entry.tempId });
   };
 
   const persist = () => {
     if (!storage || saveQueued) return;
     saveQueued = true;
-    void outbox.restore().then(() => {
-      saveQueued = false;
+    outbox
+      .restore_()
+      .then(() => {
+        saveQueued = false;
+        return storage.save(entries());
+      })
       // Storage is best effort (quota, private mode): the messages are still in memory.
-      try {
-        void Promise.resolve(storage.save(entries())).catch(noop);
-      } catch {
-        // a storage that throws synchronously: same as above
-      }
-    }, noop);
+      .catch(noop);
   };
 
   const outbox: Outbox = {
-    restore: () =>
+    restore_: () =>
       (restored ??= (async () => {
-        const stored = (await storage?.load()) ?? [];
         const loaded = new Map<string, Pending>();
-        for (const entry of stored) {
+        for (const entry of (await storage?.load()) ?? []) {
           if (typeof entry?.tempId !== 'string' || typeof entry.message !== 'object' || records.has(entry.tempId)) continue;
           // JSON has no Infinity: an unlimited TTL comes back as null.
           loaded.set(entry.tempId, record({ ...entry, expiresAt: entry.expiresAt ?? Infinity }));
         }
-        const restoredRecords = [...loaded.values()];
-        for (const [tempId, pending] of records) loaded.set(tempId, pending);
-        records = loaded;
-        for (const pending of restoredRecords) {
-          notify(pending.entry, pending.entry.status);
+        records = new Map([...loaded, ...records]);
+        for (const pending of loaded.values()) {
+          notify(pending.entry_, pending.entry_.status);
           start(pending);
         }
       })()),
 
-    entries,
+    entries_: entries,
 
-    get: (tempId) => records.get(tempId)?.entry,
-
-    add(conversationId, message, tempId) {
+    add_(conversationId, message, tempId) {
       if (records.has(tempId)) throw new LiveChatError('invalid_argument', `duplicate tempId ${tempId}`);
       checkRoom();
       const now = Date.now();
       const pending = record({ tempId, conversationId, message, createdAt: now, expiresAt: now + ttlMs, status: 'pending' });
       records.set(tempId, pending);
       const result = promise(pending);
-      update(pending, pending.entry);
+      update(pending, pending.entry_);
       return result;
     },
 
-    addFrame(type, payload) {
+    addFrame_(type, payload) {
       if (transmit) return transmit(type, payload);
       checkRoom();
       frames.push([type, payload]);
     },
 
-    activate() {
+    activate_() {
       active = true;
       for (const pending of records.values()) start(pending);
     },
 
-    deactivate(error) {
-      if (error) for (const { tempId } of entries()) outbox.fail(tempId, error.code, error.message, error);
+    deactivate_(error) {
+      if (error) for (const { tempId } of entries()) outbox.fail_(tempId, error.code, error.message, error);
       active = false;
-      outbox.offline();
-      for (const pending of records.values()) pending.ttl.clear();
+      outbox.online_();
+      for (const pending of records.values()) pending.ttl_.clear_();
     },
 
-    online(next) {
+    online_(next, limit) {
       transmit = next;
-      for (const [type, payload] of frames.splice(0)) next(type, payload);
-      for (const pending of records.values()) send(pending);
-    },
-
-    offline() {
-      transmit = undefined;
+      const { per_second: perSecond = 0, burst = 0 } = limit ?? {};
+      pace = next && perSecond > 0 && burst >= 2 ? { rate: perSecond / 2000, burst: burst / 2, tokens: burst / 2, at: Date.now() } : undefined;
+      if (next) for (const [type, payload] of frames.splice(0)) next(type, payload);
       for (const pending of records.values()) {
-        pending.ack.clear();
-        pending.sent = 0;
+        pending.ack_.clear_();
+        pending.sent_ = 0;
       }
+      pump();
     },
 
-    ack(ack) {
+    ack_(ack) {
       const pending = records.get(ack.tempId);
-      if (pending?.entry.conversationId !== ack.conversationId) return;
+      if (pending?.entry_.conversationId !== ack.conversationId) return;
       remove(pending, 'sent', ack.seq);
-      for (const [resolve] of pending.settle) resolve(ack);
+      pending.resolve_?.(ack);
     },
 
-    fail(tempId, code, message, cause) {
+    fail_(tempId, code, message, cause) {
       const pending = records.get(tempId);
-      if (pending?.entry.status !== 'pending') return;
-      const settle = pending.settle.splice(0);
-      update(pending, { ...pending.entry, status: 'failed', error: { code, message } });
-      const error = new DeliveryError(code, message, tempId, cause && { cause });
-      for (const [, reject] of settle) reject(error);
+      if (pending?.entry_.status !== 'pending') return;
+      stop(pending);
+      const { reject_: reject } = pending;
+      // A retry waits on a new Promise; a late ack resolves the settled one to no effect.
+      pending.promise_ = undefined;
+      update(pending, { ...pending.entry_, status: 'failed', error: { code, message } });
+      reject?.(new DeliveryError(code, message, tempId, cause && { cause }));
     },
 
-    retry(tempId) {
+    retry_(tempId) {
       const pending = records.get(tempId);
       if (!pending) throw new LiveChatError('invalid_argument', `unknown tempId ${tempId}`);
       const result = promise(pending);
-      const { error: _error, ...entry } = pending.entry;
-      pending.ttl.clear();
-      pending.sent = 0;
+      const { error: _error, ...entry } = pending.entry_;
+      pending.ttl_.clear_();
+      pending.sent_ = 0;
       update(pending, { ...entry, status: 'pending', expiresAt: Date.now() + ttlMs });
       return result;
     },
 
-    discard(tempId) {
+    discard_(tempId) {
       const pending = records.get(tempId);
       if (!pending) return false;
       remove(pending, 'discarded');
-      for (const [, reject] of pending.settle) reject(new DeliveryError('discarded', 'discarded', tempId));
+      pending.reject_?.(new DeliveryError('discarded', 'discarded', tempId));
       return true;
     },
   };
@@ -334,7 +364,7 @@ export function createOutbox(
 }
 
 function record(entry: OutboxEntry): Pending {
-  return { entry, settle: [], sent: 0, ack: createTimer(), ttl: createTimer() };
+  return { entry_: entry, sent_: 0, ack_: createTimer(), ttl_: createTimer() };
 }
 
 function noop(): void {}

@@ -42,15 +42,14 @@ export interface ExponentialBackoffOptions {
  * restarted server is not hit by a synchronized reconnect storm.
  */
 export class ExponentialBackoffStrategy implements ReconnectStrategy {
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
-  readonly maxAttempts: number;
+  // `declare`: set by `assignChecked`, so no class-field definitions are emitted for them.
+  declare readonly baseDelayMs: number;
+  declare readonly maxDelayMs: number;
+  declare readonly maxAttempts: number;
   readonly #random: () => number;
 
-  constructor({ baseDelayMs = 1000, maxDelayMs = 30_000, maxAttempts, random = Math.random }: ExponentialBackoffOptions = {}) {
-    this.baseDelayMs = check({ baseDelayMs }, baseDelayMs);
-    this.maxDelayMs = check({ maxDelayMs }, maxDelayMs);
-    this.maxAttempts = attempts(maxAttempts);
+  constructor({ baseDelayMs = 1000, maxDelayMs = 30_000, maxAttempts = Infinity, random = Math.random }: ExponentialBackoffOptions = {}) {
+    assignChecked(this, { baseDelayMs, maxDelayMs, maxAttempts });
     this.#random = random;
   }
 
@@ -80,12 +79,11 @@ export interface FixedIntervalOptions {
 
 /** The same delay before every attempt. Prefer {@link ExponentialBackoffStrategy} for many clients. */
 export class FixedIntervalStrategy implements ReconnectStrategy {
-  readonly intervalMs: number;
-  readonly maxAttempts: number;
+  declare readonly intervalMs: number;
+  declare readonly maxAttempts: number;
 
-  constructor({ intervalMs = 5000, maxAttempts }: FixedIntervalOptions = {}) {
-    this.intervalMs = check({ intervalMs }, intervalMs);
-    this.maxAttempts = attempts(maxAttempts);
+  constructor({ intervalMs = 5000, maxAttempts = Infinity }: FixedIntervalOptions = {}) {
+    assignChecked(this, { intervalMs, maxAttempts });
   }
 
   getDelay(_attempt?: number): number {
@@ -97,12 +95,10 @@ export class FixedIntervalStrategy implements ReconnectStrategy {
   }
 }
 
-/** Returns `value` if it is a number >= 0; `named` carries the option's name for the error. */
-function check(named: Record<string, unknown>, value: number): number {
-  if (!(value >= 0)) throw new LiveChatError('invalid_argument', `${Object.keys(named)[0]} must be a number >= 0`);
-  return value;
-}
-
-function attempts(maxAttempts = Infinity): number {
-  return check({ maxAttempts }, maxAttempts);
+/** Assigns the options to the strategy once each is checked to be a number >= 0. */
+function assignChecked(strategy: ReconnectStrategy, options: Record<string, number>): void {
+  for (const [name, value] of Object.entries(options)) {
+    if (!(value >= 0)) throw new LiveChatError('invalid_argument', `${name} must be a number >= 0`);
+  }
+  Object.assign(strategy, options);
 }

@@ -20,24 +20,25 @@ export abstract class Subscribable<S> {
   };
 
   /** The current immutable snapshot; the same object until something in it changes. */
-  readonly getSnapshot = (): S => (this.#snapshot ??= Object.freeze(this.buildSnapshot()));
+  readonly getSnapshot = (): S => (this.#snapshot ??= Object.freeze(this.buildSnapshot_()));
 
-  protected abstract buildSnapshot(): S;
+  /** @internal */
+  protected abstract buildSnapshot_(): S;
 
   /**
-   * Drops the cached snapshot and tells every listener. A throwing listener is rethrown in a
-   * microtask (reported as uncaught by the host) so it cannot break the caller's state change.
+   * @internal Drops the cached snapshot and tells every listener. A throwing listener is rethrown
+   * in a microtask (reported as uncaught by the host) so it cannot break the caller's state change.
    */
-  protected changed(): void {
+  changed_(): void {
     this.#snapshot = undefined;
     for (const listener of this.#listeners) guard(listener);
   }
 }
 
-/** Calls `listener`; an exception is rethrown in a microtask instead of unwinding the caller. */
-export function guard<A extends unknown[]>(listener: (...args: A) => void, ...args: A): void {
+/** Calls `callback`; an exception is rethrown in a microtask instead of unwinding the caller. */
+export function guard(callback: () => void): void {
   try {
-    listener(...args);
+    callback();
   } catch (error) {
     queueMicrotask(() => {
       throw error;

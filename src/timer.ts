@@ -1,16 +1,17 @@
 /**
- * One resettable timeout. The timer globals are read at call time, never captured, so fake
- * timers in tests drive every reconnect, heartbeat, ack and TTL deadline.
+ * One resettable timeout. The timer globals are read at call time, never captured, so fake timers
+ * in tests drive every reconnect, heartbeat, ack and TTL deadline. (Members ending in `_` are
+ * internal: see tsup.config.ts.)
  */
 export interface Timer {
   /**
    * Schedules `callback` after `ms`, replacing any scheduled one. Delays beyond setTimeout's limit
    * (2^31-1 ms, about 24.8 days; `Infinity`) are capped there instead of firing at once.
    */
-  set(callback: () => void, ms: number): void;
-  clear(): void;
+  set_(callback: () => void, ms: number): void;
+  clear_(): void;
   /** Whether a callback is scheduled. */
-  readonly pending: boolean;
+  readonly pending_: boolean;
 }
 
 export function createTimer(): Timer {
@@ -20,15 +21,15 @@ export function createTimer(): Timer {
     id = undefined;
   };
   return {
-    set(callback, ms) {
+    set_(callback, ms) {
       clear();
       id = setTimeout(() => {
         id = undefined;
         callback();
       }, Math.min(ms, 2 ** 31 - 1));
     },
-    clear,
-    get pending() {
+    clear_: clear,
+    get pending_() {
       return id !== undefined;
     },
   };

@@ -22,10 +22,10 @@ export interface TypingOptions {
 
 /** The local operator's typing state per conversation: throttles starts, stops by itself when idle. */
 export interface LocalTyping {
-  start(conversationId: string): void;
-  stop(conversationId: string): void;
+  start_(conversationId: string): void;
+  stop_(conversationId: string): void;
   /** Forgets every typing state without sending anything (the connection is gone; the server clears it). */
-  reset(): void;
+  reset_(): void;
 }
 
 export function createLocalTyping(
@@ -35,22 +35,22 @@ export function createLocalTyping(
   /** Conversation id → [time the last typing_start went out, idle timer]. */
   const active = new Map<string, [sentAt: number, idle: ReturnType<typeof setTimeout>]>();
   const typing: LocalTyping = {
-    start(conversationId) {
+    start_(conversationId) {
       const [sentAt = -Infinity, idle] = active.get(conversationId) ?? [];
       clearTimeout(idle);
       const now = Date.now();
       const resend = now - sentAt >= throttleMs;
-      active.set(conversationId, [resend ? now : sentAt, setTimeout(() => typing.stop(conversationId), idleMs)]);
+      active.set(conversationId, [resend ? now : sentAt, setTimeout(() => typing.stop_(conversationId), idleMs)]);
       if (resend) send('typing_start', conversationId);
     },
-    stop(conversationId) {
+    stop_(conversationId) {
       const current = active.get(conversationId);
       if (!current) return;
       clearTimeout(current[1]);
       active.delete(conversationId);
       send('typing_stop', conversationId);
     },
-    reset() {
+    reset_() {
       for (const [, idle] of active.values()) clearTimeout(idle);
       active.clear();
     },

@@ -16,7 +16,7 @@ describe('watchEnvironment (unit)', () => {
     const browser = stubBrowser();
     const online = vi.fn();
     const check = vi.fn();
-    const unwatch = watchEnvironment({ online, check });
+    const unwatch = watchEnvironment({ online_: online, check_: check });
     expect(browser.listenerCount()).toBe(3);
     browser.fire('online');
     expect(online).toHaveBeenCalledTimes(1);
@@ -37,7 +37,7 @@ describe('watchEnvironment (unit)', () => {
 
   test('without browser globals (Node, SSR, workers) it does nothing and does not throw', () => {
     expect((globalThis as { document?: unknown }).document).toBeUndefined();
-    const unwatch = watchEnvironment({ online: vi.fn(), check: vi.fn() });
+    const unwatch = watchEnvironment({ online_: vi.fn(), check_: vi.fn() });
     expect(() => unwatch()).not.toThrow();
   });
 });

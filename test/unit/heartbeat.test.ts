@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { Heartbeat } from '../../src/heartbeat.js';
+import { createHeartbeat } from '../../src/heartbeat.js';
 import { FixedIntervalStrategy } from '../../src/index.js';
 import { connectedPair, flush, stopServers, stubBrowser } from './helpers.js';
 
@@ -15,28 +15,28 @@ afterEach(() => {
 function heartbeat(intervalMs = 1000, timeoutMs = 500) {
   const ping = vi.fn();
   const dead = vi.fn();
-  return { ping, dead, beat: new Heartbeat({ intervalMs, timeoutMs }, ping, dead) };
+  return { ping, dead, beat: createHeartbeat({ intervalMs, timeoutMs }, ping, dead) };
 }
 
 describe('Heartbeat (unit)', () => {
   test('pings every intervalMs while answered', async () => {
     const { ping, dead, beat } = heartbeat();
-    beat.start();
+    beat.start_();
     await vi.advanceTimersByTimeAsync(999);
     expect(ping).not.toHaveBeenCalled();
     for (let i = 1; i <= 5; i++) {
       await vi.advanceTimersByTimeAsync(i === 1 ? 1 : 1000);
       expect(ping).toHaveBeenCalledTimes(i);
-      beat.alive();
+      beat.alive_();
     }
     expect(dead).not.toHaveBeenCalled();
-    beat.stop();
+    beat.stop_();
     expect(vi.getTimerCount()).toBe(0);
   });
 
   test('declares the connection dead when nothing arrives within timeoutMs', async () => {
     const { ping, dead, beat } = heartbeat();
-    beat.start();
+    beat.start_();
     await vi.advanceTimersByTimeAsync(1000 + 499);
     expect(ping).toHaveBeenCalledTimes(1);
     expect(dead).not.toHaveBeenCalled();
@@ -49,38 +49,38 @@ describe('Heartbeat (unit)', () => {
 
   test('check() pings at once, only once while waiting, and not when stopped', async () => {
     const { ping, beat } = heartbeat();
-    beat.check();
+    beat.check_();
     expect(ping).not.toHaveBeenCalled();
-    beat.start();
-    beat.check();
-    beat.check();
+    beat.start_();
+    beat.check_();
+    beat.check_();
     expect(ping).toHaveBeenCalledTimes(1);
-    beat.alive();
-    beat.check();
+    beat.alive_();
+    beat.check_();
     expect(ping).toHaveBeenCalledTimes(2);
-    beat.stop();
-    beat.check();
+    beat.stop_();
+    beat.check_();
     expect(ping).toHaveBeenCalledTimes(2);
   });
 
   test('after a sleep (the timer fired far too late) it pings once more instead of declaring death', async () => {
     const { ping, dead, beat } = heartbeat(1000, 500);
-    beat.start();
+    beat.start_();
     await vi.advanceTimersByTimeAsync(1000);
     expect(ping).toHaveBeenCalledTimes(1);
     vi.setSystemTime(Date.now() + 60 * 60_000); // the machine slept an hour; timers did not run
     await vi.advanceTimersByTimeAsync(500);
     expect(dead).not.toHaveBeenCalled();
     expect(ping).toHaveBeenCalledTimes(2);
-    beat.alive();
+    beat.alive_();
     await vi.advanceTimersByTimeAsync(400);
     expect(dead).not.toHaveBeenCalled();
-    beat.stop();
+    beat.stop_();
   });
 
   test('after a sleep, a second silence is fatal', async () => {
     const { ping, dead, beat } = heartbeat(1000, 500);
-    beat.start();
+    beat.start_();
     await vi.advanceTimersByTimeAsync(1000);
     vi.setSystemTime(Date.now() + 60 * 60_000);
     await vi.advanceTimersByTimeAsync(500);

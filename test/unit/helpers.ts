@@ -43,6 +43,8 @@ export class FakeServer {
   /** Put `seq` in acks (false: a server written to the plan). */
   withSeq = true;
   answerPings = true;
+  /** Extra `auth_success` payload fields (e.g. a `rate_limit` announcement). */
+  authExtra: Record<string, unknown> = {};
   /** Close every connection with this code right after `auth_success`. */
   closeAfterAuth: number | undefined;
   readonly #seqs = new Map<string, number>();
@@ -62,7 +64,7 @@ export class FakeServer {
     const payload = frame.payload;
     if (frame.type === 'auth') {
       if (this.auth === 'accept') {
-        this.send('auth_success', { admin_id: this.adminId }, socket);
+        this.send('auth_success', { admin_id: this.adminId, ...this.authExtra }, socket);
         if (this.closeAfterAuth !== undefined) socket.close({ code: this.closeAfterAuth, reason: '', wasClean: true });
       } else if (this.auth === 'refuse') {
         this.send('auth_error', { message: 'bad token', code: 'unauthorized' }, socket);

@@ -1,12 +1,22 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { type ServerMessageType } from '../../src/index.js';
+import { type ServerEnvelope, type ServerMessageType, isLiveChatError } from '../../src/index.js';
 import { decode, encode } from '../../src/protocol.js';
 
+/** A valid frame's envelope (decode throws the reason of an invalid one). */
 function ok(data: unknown) {
-  const result = decode(data);
-  if (!result.ok) throw new Error(`expected a valid frame, got: ${result.reason}`);
-  return result.envelope;
+  return decode(data);
+}
+
+/** decode has two outcomes only: an envelope, or a LiveChatError `invalid_frame` with a reason (undefined here). */
+function outcome(data: unknown): ServerEnvelope | undefined {
+  try {
+    return decode(data);
+  } catch (error) {
+    expect(isLiveChatError(error, 'invalid_frame')).toBe(true);
+    expect((error as Error).message).toEqual(expect.any(String));
+    return undefined;
+  }
 }
 
 function frame(type: string, payload?: unknown, extra: Record<string, unknown> = {}): string {
@@ -81,6 +91,12 @@ describe('decode: valid frames', () => {
   test('unknown types pass through with their raw payload', () => {
     expect(ok(frame('future_feature', { anything: [1, 2] }))).toMatchObject({ type: 'future_feature', payload: { anything: [1, 2] } });
   });
+
+  test('types named like Object.prototype members are unknown types, not a crash', () => {
+    for (const type of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      expect(ok(frame(type, { a: 1 }))).toMatchObject({ type, payload: { a: 1 } });
+    }
+  });
 });
 
 describe('decode: invalid frames', () => {
@@ -105,17 +121,15 @@ describe('decode: invalid frames', () => {
     ['operators with a bad id', frame('operator_left', { admin_id: 'a', line_user_id: 'U', operators: ['a', null] })],
     ['an error with a numeric code', frame('error', { code: 500 })],
   ])('%s', (_, data) => {
-    const result = decode(data);
-    expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.reason).toEqual(expect.any(String));
+    expect(outcome(data)).toBeUndefined();
   });
 });
 
-describe('decode never throws', () => {
+describe('decode refuses with invalid_frame and never throws anything else', () => {
   test('on arbitrary strings', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary' }), (data) => {
-        expect(typeof decode(data).ok).toBe('boolean');
+        outcome(data);
       }),
       { numRuns: 500 },
     );
@@ -124,7 +138,7 @@ describe('decode never throws', () => {
   test('on arbitrary JSON values', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
-        expect(typeof decode(JSON.stringify(value)).ok).toBe('boolean');
+        outcome(JSON.stringify(value));
       }),
       { numRuns: 500 },
     );
@@ -136,11 +150,11 @@ describe('decode never throws', () => {
         fc.constantFrom(...known, 'unknown_type'),
         fc.oneof(fc.jsonValue(), fc.dictionary(fc.constantFrom('admin_id', 'line_user_id', 'message', 'seq', 'temp_id', 'operators', 'code'), fc.jsonValue())),
         (type, payload) => {
-          const result = decode(JSON.stringify({ type, payload }));
-          if (result.ok) {
-            expect(result.envelope.type).toBe(type);
-            expect(typeof result.envelope.payload).toBe('object');
-            expect(Array.isArray(result.envelope.payload)).toBe(false);
+          const envelope = outcome(JSON.stringify({ type, payload }));
+          if (envelope) {
+            expect(envelope.type).toBe(type);
+            expect(typeof envelope.payload).toBe('object');
+            expect(Array.isArray(envelope.payload)).toBe(false);
           }
         },
       ),
@@ -151,7 +165,7 @@ describe('decode never throws', () => {
   test('on any non-string value (refused: not a text frame)', () => {
     fc.assert(
       fc.property(fc.anything().filter((value) => typeof value !== 'string'), (value) => {
-        expect(decode(value).ok).toBe(false);
+        expect(outcome(value)).toBeUndefined();
       }),
       { numRuns: 300 },
     );

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { LocalTyping } from '../../src/typing.js';
+import { createLocalTyping } from '../../src/typing.js';
 import { FakeServer, connectClient, connectedPair, createClient, flush, stopServers, within } from './helpers.js';
 
 beforeEach(() => {
@@ -13,16 +13,16 @@ afterEach(() => {
 describe('LocalTyping (unit)', () => {
   test('throttles starts per conversation and stops when idle', async () => {
     const send = vi.fn();
-    const typing = new LocalTyping({ throttleMs: 1000, idleMs: 2000, remoteTimeoutMs: 0 }, send);
-    typing.start('A');
-    typing.start('A');
-    typing.start('B');
+    const typing = createLocalTyping({ throttleMs: 1000, idleMs: 2000, remoteTimeoutMs: 0 }, send);
+    typing.start_('A');
+    typing.start_('A');
+    typing.start_('B');
     expect(send.mock.calls).toEqual([
       ['typing_start', 'A'],
       ['typing_start', 'B'],
     ]);
     await vi.advanceTimersByTimeAsync(1000);
-    typing.start('A');
+    typing.start_('A');
     expect(send).toHaveBeenLastCalledWith('typing_start', 'A');
     await vi.advanceTimersByTimeAsync(2000);
     expect(send.mock.calls.slice(3)).toEqual([
@@ -34,15 +34,15 @@ describe('LocalTyping (unit)', () => {
 
   test('stop() is idempotent and reset() forgets silently', () => {
     const send = vi.fn();
-    const typing = new LocalTyping({ throttleMs: 1000, idleMs: 2000, remoteTimeoutMs: 0 }, send);
-    typing.stop('A');
+    const typing = createLocalTyping({ throttleMs: 1000, idleMs: 2000, remoteTimeoutMs: 0 }, send);
+    typing.stop_('A');
     expect(send).not.toHaveBeenCalled();
-    typing.start('A');
-    typing.stop('A');
-    typing.stop('A');
+    typing.start_('A');
+    typing.stop_('A');
+    typing.stop_('A');
     expect(send.mock.calls.map(([type]) => type)).toEqual(['typing_start', 'typing_stop']);
-    typing.start('B');
-    typing.reset();
+    typing.start_('B');
+    typing.reset_();
     expect(vi.getTimerCount()).toBe(0);
     expect(send).toHaveBeenCalledTimes(3);
   });

@@ -30,11 +30,11 @@ export interface Backend {
   close(): Promise<void>;
 }
 
-export async function createBackend(config: ServerConfig, processId: string): Promise<Backend> {
+export async function createBackend(config: ServerConfig, processId: string, log: (message: string) => void = () => {}): Promise<Backend> {
   if (config.redisUrl) {
     // Loaded only when used, so the embedded default never needs ioredis.
     const { createRedisBackend } = await import('./redis.js');
-    return createRedisBackend(config.redisUrl, processId);
+    return createRedisBackend(config.redisUrl, processId, { log, livenessSeconds: config.presenceLivenessSeconds });
   }
   const store = new SqliteStore(config.databasePath);
   const bus = new LocalBus();
@@ -44,17 +44,24 @@ export async function createBackend(config: ServerConfig, processId: string): Pr
 
 export async function startApp(config: ServerConfig, log: (message: string) => void = () => {}): Promise<App> {
   const processId = randomBytes(4).toString('hex');
-  const backend = await createBackend(config, processId);
+  const backend = await createBackend(config, processId, log);
   const auth = new TokenAuthority(config.jwtSecret);
   const { store, bus, presence } = backend;
   const gateway = new Gateway({ config, auth, store, bus, presence, processId, log });
   const server: Server = createServer(createHttpHandler({ config, auth, store: backend.store, gateway, log }));
   server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head));
   server.on('clientError', (_error, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+  } catch (error) {
+    // E.g. the port is taken: nothing may keep running (Redis connections, presence heartbeat).
+    await gateway.close();
+    await backend.close();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let closing: Promise<void> | undefined;

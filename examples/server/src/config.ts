@@ -16,6 +16,11 @@ export interface ServerConfig {
   databasePath: string;
   /** `REDIS_URL`: when set, storage and fan-out go through Redis so several processes share operators. */
   redisUrl: string | undefined;
+  /**
+   * `PRESENCE_LIVENESS_SECONDS` (with Redis): a process that dies without cleaning up is dropped
+   * from presence, and its operators announced as left, at most about 4/3 of this later. @default 30
+   */
+  presenceLivenessSeconds: number;
   /** `LINE_CHANNEL_SECRET`: when set, the webhook's `x-line-signature` is checked. */
   lineChannelSecret: string | undefined;
   /** `ALLOWED_ORIGINS`, comma separated; unset: same host and localhost origins in development. */
@@ -56,6 +61,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<ServerConf
     jwtSecretGenerated: !secret,
     databasePath: env.DATABASE_PATH ?? 'data/live-chat.sqlite',
     redisUrl: env.REDIS_URL || undefined,
+    presenceLivenessSeconds: int(env.PRESENCE_LIVENESS_SECONDS, 30),
     lineChannelSecret: env.LINE_CHANNEL_SECRET || undefined,
     allowedOrigins: env.ALLOWED_ORIGINS ? env.ALLOWED_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean) : undefined,
     staticDirs: (env.STATIC_DIRS ?? '')

@@ -209,7 +209,17 @@ export class Gateway {
     }
     clearTimeout(connection.authTimer);
     const { adminId, name } = connection.operator;
-    this.#send(connection, encode('auth_success', { admin_id: adminId, ...(name && { name }), connection_id: connection.id }));
+    const { perSecond, burst } = this.#deps.config.rateLimit;
+    // The rate limit is announced so that a client flushing a backlog can pace itself under it.
+    this.#send(
+      connection,
+      encode('auth_success', {
+        admin_id: adminId,
+        ...(name && { name }),
+        connection_id: connection.id,
+        rate_limit: { per_second: perSecond, burst },
+      }),
+    );
   }
 
   async #join(connection: Connection, operator: Operator, room: string, sinceSeq: number | undefined): Promise<void> {

@@ -64,7 +64,7 @@ export function createHttpHandler(deps: HttpDeps): (request: IncomingMessage, re
       const beforeSeq = optionalInt(url.searchParams.get('before_seq'), 'before_seq');
       const limit = Math.min(optionalInt(url.searchParams.get('limit'), 'limit') ?? 50, 200);
       if (limit < 1) throw new HttpError(400, 'limit must be at least 1');
-      const page = await store.history(decodeURIComponent(history[1]!), beforeSeq === undefined ? { limit } : { beforeSeq, limit });
+      const page = await store.history(decodePath(history[1]!), beforeSeq === undefined ? { limit } : { beforeSeq, limit });
       return json(response, 200, { messages: page.messages.map(historyItem), has_more: page.hasMore });
     }
 
@@ -125,6 +125,15 @@ function json(response: ServerResponse, status: number, body: unknown): void {
   response.end(text);
 }
 
+/** A percent-decoded path segment; malformed escapes (`%E0%A4%A`) are the client's error, not a 500. */
+function decodePath(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw new HttpError(400, 'malformed percent-encoding in the path');
+  }
+}
+
 function optionalInt(value: string | null, name: string): number | undefined {
   if (value === null || value === '') return undefined;
   const parsed = Number(value);
@@ -176,7 +185,7 @@ async function serveStatic(config: ServerConfig, path: string, response: ServerR
       return true;
     }
     const root = resolve(dir);
-    const relative = normalize(decodeURIComponent(path.slice(prefix.length))).replace(/^(\.\.(\/|\\|$))+/, '');
+    const relative = normalize(decodePath(path.slice(prefix.length))).replace(/^(\.\.(\/|\\|$))+/, '');
     let file = join(root, relative);
     if (file !== root && !file.startsWith(root + sep)) return false; // path traversal
     let info = await stat(file).catch(() => undefined);

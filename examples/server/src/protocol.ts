@@ -15,7 +15,10 @@ export interface FrameError {
   tempId?: string;
 }
 
+const clientTypes = new Set(['auth', 'ping', 'join_conversation', 'leave_conversation', 'typing_start', 'typing_stop', 'message_send']);
 const maxIdLength = 256;
+/** Nesting allowed inside a message body: deeper JSON would overflow the stack when it is stored and fanned out. */
+const maxContentDepth = 16;
 
 /** Parses and validates one client frame. Never throws. */
 export function parseClientFrame(data: string, maxTextLength: number): ClientFrame | FrameError {
@@ -28,7 +31,11 @@ export function parseClientFrame(data: string, maxTextLength: number): ClientFra
   if (!isObject(raw) || typeof raw.type !== 'string') return { code: 'invalid_frame', message: 'frame needs a string "type"' };
   const payload = raw.payload ?? {};
   if (!isObject(payload)) return { code: 'invalid_frame', message: '"payload" must be an object' };
-  const invalid = (field: string): FrameError => ({ code: 'invalid_payload', message: `${raw.type}: invalid "${field}"` });
+  // An unknown type is told so, not that its payload lacks the line_user_id a known one would need.
+  if (!clientTypes.has(raw.type)) return { code: 'unknown_type', message: `unknown frame type "${raw.type.slice(0, 64)}"` };
+  // Every refusal of a message_send names its temp_id when it has a usable one, so the sender can fail that message.
+  const sentId = raw.type === 'message_send' && isId(payload.temp_id) ? { tempId: payload.temp_id } : {};
+  const invalid = (field: string): FrameError => ({ code: 'invalid_payload', message: `${raw.type}: invalid "${field}"`, ...sentId });
   const conversationId = payload.line_user_id;
   const needsConversation = raw.type !== 'auth' && raw.type !== 'ping';
   if (needsConversation && !isId(conversationId)) return invalid('line_user_id');
@@ -50,12 +57,13 @@ export function parseClientFrame(data: string, maxTextLength: number): ClientFra
     case 'message_send': {
       const { temp_id: tempId, message } = payload;
       if (!isId(tempId)) return invalid('temp_id');
-      if (!isObject(message) || typeof message.type !== 'string' || message.type === '') {
-        return { ...invalid('message'), tempId };
+      if (!isObject(message) || !isId(message.type) || !withinDepth(message, maxContentDepth)) {
+        return invalid('message');
       }
-      if (message.type === 'text' && (typeof message.text !== 'string' || message.text.trim() === '')) {
-        return { ...invalid('message.text'), tempId };
-      }
+      // `text` is a string whenever it is there (MessageContent), and not blank in a text message.
+      const { text } = message;
+      const validText = message.type === 'text' ? typeof text === 'string' && text.trim() !== '' : text === undefined || typeof text === 'string';
+      if (!validText) return invalid('message.text');
       if (typeof message.text === 'string' && message.text.length > maxTextLength) {
         return { code: 'message_too_long', message: `text is longer than ${maxTextLength} characters`, tempId };
       }
@@ -77,6 +85,13 @@ export function isFrameError(value: ClientFrame | FrameError): value is FrameErr
 
 function isId(value: unknown): value is string {
   return typeof value === 'string' && value !== '' && value.length <= maxIdLength;
+}
+
+/** Whether `value` nests objects and arrays at most `depth` levels deep (without recursing further). */
+function withinDepth(value: unknown, depth: number): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  if (depth === 0) return false;
+  return Object.values(value).every((child) => withinDepth(child, depth - 1));
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

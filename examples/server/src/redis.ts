@@ -2,6 +2,8 @@ import { Redis } from 'ioredis';
 import type { MessageContent } from '../../../src/protocol.js';
 import type { Backend } from './app.js';
 import { type Broadcast, type Bus, type Presence, distinct } from './fanout.js';
+import { messageFrame } from './gateway.js';
+import { encode } from './protocol.js';
 import type { AppendResult, ConversationSummary, HistoryPage, Store, StoredMessage } from './store/types.js';
 
 const prefix = 'lc:';
@@ -9,39 +11,62 @@ const key = {
   seq: (conversationId: string) => `${prefix}seq:${conversationId}`,
   stream: (conversationId: string) => `${prefix}stream:${conversationId}`,
   conversation: (conversationId: string) => `${prefix}conversation:${conversationId}`,
-  conversations: `${prefix}conversations`,
+  /** Sorted set of conversation ids, score = minus the last update in ms: ascending is newest first, ties by id. */
+  conversations: `${prefix}conversations:recent`,
   operatorDedup: (adminId: string) => `${prefix}dedup:${adminId}`,
   externalDedup: `${prefix}dedup-external`,
   presence: (room: string) => `${prefix}presence:${room}`,
+  /** Liveness key of a process: exists while the process runs (refreshed every third of its TTL). */
   process: (processId: string) => `${prefix}process:${processId}`,
+  /** Every process that registered and was not yet found dead. */
+  processes: `${prefix}processes`,
+  /** The rooms a process had connections in: where to clean up after it dies. */
+  processRooms: (processId: string) => `${prefix}process-rooms:${processId}`,
   channel: `${prefix}fanout`,
+  /** Every stored message, published by the append script itself: in seq order, across processes. */
+  messagesChannel: `${prefix}messages`,
 };
+
+type Log = (message: string) => void;
 
 /**
  * Appends one message atomically: returns the stored original for a duplicate, else takes the
  * next seq, adds the message to the conversation's stream (entry id `<seq>-0`, so streams are
  * ordered and addressable by seq) and updates the conversation summary.
+ *
+ * The message JSON is never decoded here: Redis's cjson would turn `[]` into `{}`, round numbers
+ * to 14 digits, reorder keys and reject lone surrogates. The seq is spliced in as the first key
+ * instead, so the stored text is exactly what `JSON.stringify` produced, as in the SQLite store.
+ *
+ * The stored message is also published (channel `lc:messages`) inside the script: seq assignment
+ * and fan-out are one atomic step, so every process receives a conversation's messages in seq
+ * order even when several processes append to it at once. (Published after the script returned,
+ * two processes' messages could cross on the way: 4 delivered before 3, and a client that then
+ * reconnected with since_seq=4 would never get 3.)
+ *
  * KEYS: dedup hash, seq counter, stream, conversation hash, conversation index.
- * ARGV: dedup field, message JSON without seq, sender, score (ms), conversation id, display name.
+ * ARGV: dedup field ('' for none), message JSON object without seq, sender, index score,
+ * conversation id, display name ('' for none), createdAt, messages channel.
  */
 const appendScript = `
-local existing = redis.call('HGET', KEYS[1], ARGV[1])
-if existing then return {1, existing} end
+if ARGV[1] ~= '' then
+  local existing = redis.call('HGET', KEYS[1], ARGV[1])
+  if existing then return {1, existing} end
+end
 local seq = redis.call('INCR', KEYS[2])
-local message = cjson.decode(ARGV[2])
-message.seq = seq
-local json = cjson.encode(message)
+local json = '{"seq":' .. string.format('%d', seq) .. ',' .. string.sub(ARGV[2], 2)
 redis.call('XADD', KEYS[3], seq .. '-0', 'm', json)
-redis.call('HSET', KEYS[1], ARGV[1], json)
+if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], ARGV[1], json) end
 if ARGV[3] == 'customer' then
   redis.call('HINCRBY', KEYS[4], 'unread_count', 1)
   redis.call('HSET', KEYS[4], 'status', 'waiting')
 else
   redis.call('HSET', KEYS[4], 'unread_count', 0, 'status', 'answered')
 end
-redis.call('HSET', KEYS[4], 'last_seq', seq, 'updated_at', message.createdAt, 'last', json)
+redis.call('HSET', KEYS[4], 'last_seq', seq, 'updated_at', ARGV[7], 'last', json)
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[4], 'display_name', ARGV[6]) end
 redis.call('ZADD', KEYS[5], ARGV[4], ARGV[5])
+redis.call('PUBLISH', ARGV[8], json)
 return {0, json}
 `;
 
@@ -57,9 +82,14 @@ type AppendCommand = (
   score: number,
   conversationId: string,
   displayName: string,
+  createdAt: string,
+  messagesChannel: string,
 ) => Promise<[number, string]>;
 
-/** Storage in Redis: a stream per conversation for ordered history and replay, hashes for dedup and summaries. */
+/**
+ * Storage in Redis: a stream per conversation for ordered history and replay, hashes for dedup and
+ * summaries. Each new message is also published for {@link RedisBus} to fan out (see appendScript).
+ */
 export class RedisStore implements Store {
   readonly #redis: Redis & { liveChatAppend: AppendCommand };
 
@@ -73,9 +103,8 @@ export class RedisStore implements Store {
     message: MessageContent,
     options: { displayName?: string; externalId?: string } = {},
   ): Promise<AppendResult> {
-    // Without a LINE message id there is nothing to deduplicate on: a fresh field never matches.
-    const field = options.externalId ?? `anonymous:${Date.now()}:${Math.random()}`;
-    return this.#append(key.externalDedup, field, { conversationId, sender: 'customer', message }, options.displayName);
+    // Without a LINE message id there is nothing to deduplicate on (and nothing is kept for it).
+    return this.#append(key.externalDedup, options.externalId ?? '', { conversationId, sender: 'customer', message }, options.displayName);
   }
 
   appendOperatorMessage(conversationId: string, adminId: string, tempId: string, message: MessageContent): Promise<AppendResult> {
@@ -91,29 +120,30 @@ export class RedisStore implements Store {
   }
 
   async history(conversationId: string, { beforeSeq, limit }: { beforeSeq?: number; limit: number }): Promise<HistoryPage> {
+    // Seqs start at 1: nothing is before 1 (and Redis refuses the exclusive range "(0-0").
+    if (beforeSeq !== undefined && beforeSeq <= 1) return { messages: [], hasMore: false };
     const end = beforeSeq === undefined ? '+' : `(${beforeSeq}-0`;
     const entries = await this.#redis.xrevrange(key.stream(conversationId), end, '-', 'COUNT', limit + 1);
     return { messages: entries.slice(0, limit).reverse().map(entryMessage), hasMore: entries.length > limit };
   }
 
   async listConversations(): Promise<ConversationSummary[]> {
-    const ids = await this.#redis.zrevrange(key.conversations, 0, -1);
-    const summaries = await Promise.all(ids.map((id) => this.getConversation(id)));
-    return summaries.filter((summary): summary is ConversationSummary => summary !== undefined);
+    const ids = await this.#redis.zrange(key.conversations, '0', '-1');
+    if (ids.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const id of ids) pipeline.hgetall(key.conversation(id));
+    const rows = (await pipeline.exec()) ?? [];
+    const summaries: ConversationSummary[] = [];
+    rows.forEach(([error, row], index) => {
+      if (error) throw error;
+      const summary = toSummary(ids[index]!, row as Record<string, string>);
+      if (summary) summaries.push(summary);
+    });
+    return summaries;
   }
 
   async getConversation(conversationId: string): Promise<ConversationSummary | undefined> {
-    const row = await this.#redis.hgetall(key.conversation(conversationId));
-    if (!row.last_seq) return undefined;
-    return {
-      id: conversationId,
-      displayName: row.display_name || undefined,
-      lastMessage: row.last ? (JSON.parse(row.last) as StoredMessage) : undefined,
-      lastSeq: Number(row.last_seq),
-      unreadCount: Number(row.unread_count ?? 0),
-      status: row.status === 'answered' ? 'answered' : 'waiting',
-      updatedAt: row.updated_at ?? '',
-    };
+    return toSummary(conversationId, await this.#redis.hgetall(key.conversation(conversationId)));
   }
 
   async close(): Promise<void> {
@@ -126,7 +156,8 @@ export class RedisStore implements Store {
     message: Omit<StoredMessage, 'seq' | 'createdAt'>,
     displayName = '',
   ): Promise<AppendResult> {
-    const createdAt = new Date().toISOString();
+    const now = Date.now();
+    const createdAt = new Date(now).toISOString();
     const { conversationId } = message;
     const [duplicate, json] = await this.#redis.liveChatAppend(
       dedupKey,
@@ -137,9 +168,11 @@ export class RedisStore implements Store {
       dedupField,
       JSON.stringify({ ...message, createdAt }),
       message.sender,
-      Date.now(),
+      -now,
       conversationId,
       displayName,
+      createdAt,
+      key.messagesChannel,
     );
     return { message: JSON.parse(json) as StoredMessage, duplicate: duplicate === 1 };
   }
@@ -149,83 +182,296 @@ function entryMessage([, fields]: [string, string[]]): StoredMessage {
   return JSON.parse(fields[1] ?? '{}') as StoredMessage;
 }
 
-/** Fan-out over Redis pub/sub: every process delivers each broadcast to its own sockets. */
+function toSummary(conversationId: string, row: Record<string, string>): ConversationSummary | undefined {
+  if (!row.last_seq) return undefined;
+  return {
+    id: conversationId,
+    displayName: row.display_name || undefined,
+    lastMessage: row.last ? (JSON.parse(row.last) as StoredMessage) : undefined,
+    lastSeq: Number(row.last_seq),
+    unreadCount: Number(row.unread_count ?? 0),
+    status: row.status === 'answered' ? 'answered' : 'waiting',
+    updatedAt: row.updated_at ?? '',
+  };
+}
+
+/**
+ * Fan-out over Redis pub/sub: every process delivers each broadcast to its own sockets. Call
+ * {@link RedisBus.start} (as {@link createRedisBackend} does) before publishing: it resolves once
+ * Redis confirmed the subscription, so no broadcast published afterwards is missed.
+ *
+ * Message frames (`message_sent`, `message_received`) are the exception: {@link RedisStore}
+ * publishes every stored message atomically with its seq, and this bus turns it into the frame the
+ * gateway would have sent. The gateway's own publish of that frame is therefore skipped: with it,
+ * each message would arrive twice, and not necessarily in seq order.
+ */
 export class RedisBus implements Bus {
   readonly #publisher: Redis;
   readonly #subscriber: Redis;
+  readonly #log: Log;
+  #deliver: ((broadcast: Broadcast) => void) | undefined;
 
-  constructor(publisher: Redis, subscriber: Redis) {
+  constructor(publisher: Redis, subscriber: Redis, log: Log = () => {}) {
     this.#publisher = publisher;
     this.#subscriber = subscriber;
+    this.#log = log;
+    subscriber.on('message', (channel: string, text: string) => {
+      if (channel !== key.channel && channel !== key.messagesChannel) return;
+      // Thrown here, an error would end up in ioredis's reply parser: log it instead.
+      try {
+        this.#deliver?.(channel === key.channel ? (JSON.parse(text) as Broadcast) : storedMessageBroadcast(text));
+      } catch (error) {
+        this.#log(`redis fan-out: could not deliver a broadcast: ${describe(error)}`);
+      }
+    });
   }
 
+  async start(): Promise<void> {
+    await this.#subscriber.subscribe(key.channel, key.messagesChannel);
+  }
+
+  /**
+   * Never rejects: fan-out is best effort while Redis is away (callers such as typing do not
+   * await it). Stored messages are not lost: clients get them by replay, and a sender whose ack
+   * did not come retries with the same temp_id, answered with the original ack.
+   */
   async publish(broadcast: Broadcast): Promise<void> {
-    await this.#publisher.publish(key.channel, JSON.stringify(broadcast));
+    if (isMessageFrame(broadcast.frame)) return; // already published by the append, in seq order
+    try {
+      await this.#publisher.publish(key.channel, JSON.stringify(broadcast));
+    } catch (error) {
+      this.#log(`redis fan-out: publish failed: ${describe(error)}`);
+    }
   }
 
   subscribe(deliver: (broadcast: Broadcast) => void): void {
-    void this.#subscriber.subscribe(key.channel);
-    this.#subscriber.on('message', (_channel: string, text: string) => deliver(JSON.parse(text) as Broadcast));
+    this.#deliver = deliver;
   }
 
   async close(): Promise<void> {
-    await this.#subscriber.quit().catch(() => undefined);
+    this.#deliver = undefined;
+    await quit(this.#subscriber);
   }
+}
+
+/** The room broadcast of a stored message: the same frame the gateway sends (timestamp = createdAt). */
+function storedMessageBroadcast(json: string): Broadcast {
+  const message = JSON.parse(json) as StoredMessage;
+  const [type, payload] = messageFrame(message);
+  return { room: message.conversationId, frame: JSON.stringify({ type, payload, timestamp: message.createdAt }) };
+}
+
+function isMessageFrame(frame: string): boolean {
+  const { type } = JSON.parse(frame) as { type?: unknown };
+  return type === 'message_sent' || type === 'message_received';
+}
+
+export interface RedisPresenceOptions {
+  /**
+   * TTL of the process's liveness key, refreshed every third of it: a process that dies without
+   * cleaning up is noticed by the others at most about 4/3 of this later.
+   * @default 30
+   */
+  livenessSeconds?: number;
+  log?: Log;
+  /**
+   * Operators who left `room` because the process holding their connections died (or closed):
+   * `operators` is who is present now. The backend publishes an `operator_left` for each.
+   */
+  onDeparted?: (room: string, adminIds: string[], operators: string[]) => Promise<void>;
 }
 
 /**
  * Presence shared by every process: a hash per room (connection id → admin id). A process that
- * dies cannot clean up, so each keeps a short-lived liveness key, and entries of processes whose
- * key expired are dropped when the room is read.
+ * dies cannot clean up, so each keeps a short-lived liveness key; every process sweeps, on its
+ * own heartbeat, the entries of processes whose key expired (announcing their operators' departure),
+ * and entries of dead processes are also dropped whenever a room is read.
+ *
+ * Each process also remembers its own entries: when its liveness key turns out to be gone (Redis
+ * restarted empty, or the process stalled so long that others swept it), it writes them again.
  */
 export class RedisPresence implements Presence {
+  static readonly defaultLivenessSeconds = 30;
   readonly #redis: Redis;
   readonly #processId: string;
-  readonly #heartbeat: NodeJS.Timeout;
-  static readonly livenessSeconds = 30;
+  readonly #livenessSeconds: number;
+  readonly #log: Log;
+  readonly #onDeparted: NonNullable<RedisPresenceOptions['onDeparted']>;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #beating: Promise<void> | undefined;
+  /** This process's own entries: room → connection id → admin id. */
+  readonly #local = new Map<string, Map<string, string>>();
 
-  constructor(redis: Redis, processId: string) {
+  constructor(redis: Redis, processId: string, options: RedisPresenceOptions = {}) {
     this.#redis = redis;
     this.#processId = processId;
-    const beat = () => void this.#redis.set(key.process(processId), '1', 'EX', RedisPresence.livenessSeconds).catch(() => undefined);
-    beat();
-    this.#heartbeat = setInterval(beat, (RedisPresence.livenessSeconds * 1000) / 3);
+    this.#livenessSeconds = options.livenessSeconds ?? RedisPresence.defaultLivenessSeconds;
+    if (!(this.#livenessSeconds >= 1)) throw new Error(`livenessSeconds must be at least 1, got ${this.#livenessSeconds}`);
+    this.#log = options.log ?? (() => {});
+    this.#onDeparted = options.onDeparted ?? (async () => {});
+  }
+
+  /** Registers this process as alive, then refreshes that and sweeps dead processes every third of the TTL. */
+  async start(): Promise<void> {
+    await this.#alive();
+    this.#heartbeat = setInterval(() => {
+      // One beat at a time: a slow Redis must not pile sweeps up.
+      this.#beating ??= this.#beat().finally(() => (this.#beating = undefined));
+    }, (this.#livenessSeconds * 1000) / 3);
     this.#heartbeat.unref();
   }
 
   async join(room: string, connectionId: string, adminId: string): Promise<string[]> {
-    await this.#redis.hset(key.presence(room), connectionId, adminId);
+    let members = this.#local.get(room);
+    if (!members) this.#local.set(room, (members = new Map()));
+    members.set(connectionId, adminId);
+    await this.#redis.multi().hset(key.presence(room), connectionId, adminId).sadd(key.processRooms(this.#processId), room).exec();
     return this.#present(room);
   }
 
   async leave(room: string, connectionId: string): Promise<string[]> {
+    const members = this.#local.get(room);
+    members?.delete(connectionId);
+    if (members?.size === 0) this.#local.delete(room);
     await this.#redis.hdel(key.presence(room), connectionId);
     return this.#present(room);
   }
 
+  /** Finds processes whose liveness key expired and removes their connections (once, whoever claims it). */
+  async sweep(): Promise<void> {
+    const processes = await this.#redis.smembers(key.processes);
+    for (const processId of processes) {
+      if (processId === this.#processId) continue;
+      if ((await this.#redis.exists(key.process(processId))) === 1) continue;
+      // SREM answers 1 to exactly one sweeper: only it announces the departures.
+      if ((await this.#redis.srem(key.processes, processId)) === 1) await this.#removeProcess(processId);
+    }
+  }
+
+  /** Stops the heartbeat and removes this process's connections, announcing who left. */
   async close(): Promise<void> {
     clearInterval(this.#heartbeat);
-    await this.#redis.del(key.process(this.#processId)).catch(() => undefined);
+    await this.#beating;
+    this.#local.clear();
+    try {
+      await this.#redis.multi().del(key.process(this.#processId)).srem(key.processes, this.#processId).exec();
+      await this.#removeProcess(this.#processId);
+    } catch (error) {
+      this.#log(`redis presence: cleanup on close failed: ${describe(error)}`);
+    }
+  }
+
+  async #alive(): Promise<void> {
+    // One transaction: a registered process always has its liveness key, so no sweeper sees it "dead" in between.
+    const results = await this.#redis
+      .multi()
+      .set(key.process(this.#processId), '1', 'EX', this.#livenessSeconds, 'GET')
+      .sadd(key.processes, this.#processId)
+      .exec();
+    const [error, previous] = results?.[0] ?? [];
+    if (error) throw error;
+    if (previous !== null || this.#local.size === 0) return;
+    // Our key was gone, so our entries may be too: write them again. The snapshot is taken now, so
+    // a leave issued before is already in it, and one issued after runs after these writes.
+    const transaction = this.#redis.multi();
+    for (const [room, members] of this.#local) {
+      transaction.hset(key.presence(room), Object.fromEntries(members)).sadd(key.processRooms(this.#processId), room);
+    }
+    await transaction.exec();
+    this.#log(`redis presence: liveness key was gone (Redis restarted?); restored ${this.#local.size} room(s)`);
+  }
+
+  async #beat(): Promise<void> {
+    try {
+      await this.#alive();
+      await this.sweep();
+    } catch (error) {
+      this.#log(`redis presence: heartbeat failed: ${describe(error)}`);
+    }
+  }
+
+  async #removeProcess(processId: string): Promise<void> {
+    const rooms = await this.#redis.smembers(key.processRooms(processId));
+    for (const room of rooms) {
+      const members = await this.#redis.hgetall(key.presence(room));
+      const gone = Object.keys(members).filter((connectionId) => processOf(connectionId) === processId);
+      if (gone.length === 0) continue;
+      await this.#redis.hdel(key.presence(room), ...gone);
+      const operators = await this.#present(room);
+      const departed = distinct(gone.map((connectionId) => members[connectionId]!)).filter((adminId) => !operators.includes(adminId));
+      if (departed.length > 0) await this.#onDeparted(room, departed, operators);
+    }
+    await this.#redis.del(key.processRooms(processId));
   }
 
   async #present(room: string): Promise<string[]> {
     const members = await this.#redis.hgetall(key.presence(room));
-    const processes = [...new Set(Object.keys(members).map((connectionId) => connectionId.split(':')[0]!))];
+    const processes = [...new Set(Object.keys(members).map(processOf))];
     const alive = await Promise.all(processes.map((id) => this.#redis.exists(key.process(id))));
     const dead = new Set(processes.filter((_, index) => alive[index] === 0));
-    const stale = Object.keys(members).filter((connectionId) => dead.has(connectionId.split(':')[0]!));
+    const stale = Object.keys(members).filter((connectionId) => dead.has(processOf(connectionId)));
     if (stale.length > 0) await this.#redis.hdel(key.presence(room), ...stale);
     return distinct(Object.entries(members).filter(([connectionId]) => !stale.includes(connectionId)).map(([, adminId]) => adminId));
   }
 }
 
-export async function createRedisBackend(url: string, processId: string): Promise<Backend> {
-  const options = { maxRetriesPerRequest: 3, lazyConnect: true };
-  const commands = new Redis(url, options);
-  const subscriber = new Redis(url, options);
-  await Promise.all([commands.connect(), subscriber.connect()]);
-  const bus = new RedisBus(commands, subscriber);
-  const presence = new RedisPresence(commands, processId);
+/** Connection ids are `<processId>:<n>`. */
+function processOf(connectionId: string): string {
+  return connectionId.split(':')[0]!;
+}
+
+export interface RedisBackendOptions {
+  /** Where connection problems are reported (ioredis reconnects by itself). */
+  log?: Log;
+  /** See {@link RedisPresenceOptions.livenessSeconds}. @default 30 */
+  livenessSeconds?: number;
+}
+
+/**
+ * Storage, fan-out and presence on one Redis. Resolves once both connections are up, the fan-out
+ * subscription is active and this process is registered as alive; rejects (leaving nothing
+ * running) when Redis cannot be reached.
+ */
+export async function createRedisBackend(url: string, processId: string, options: RedisBackendOptions = {}): Promise<Backend> {
+  const log = options.log ?? (() => {});
+  const connectionOptions = { maxRetriesPerRequest: 3, lazyConnect: true };
+  const commands = new Redis(url, connectionOptions);
+  const subscriber = new Redis(url, connectionOptions);
+  let firstError: Error | undefined;
+  // Without a listener ioredis prints every reconnect error; report each outage once instead.
+  for (const [name, redis] of [['commands', commands], ['subscriber', subscriber]] as const) {
+    let reported = false;
+    redis.on('error', (error: Error) => {
+      firstError ??= error;
+      if (!reported) log(`redis (${name}): ${error.message}; reconnecting`);
+      reported = true;
+    });
+    redis.on('ready', () => {
+      if (reported) log(`redis (${name}): connected again`);
+      reported = false;
+    });
+  }
+  const bus = new RedisBus(commands, subscriber, log);
+  const presence = new RedisPresence(commands, processId, {
+    livenessSeconds: options.livenessSeconds,
+    log,
+    onDeparted: async (room, adminIds, operators) => {
+      for (const adminId of adminIds) {
+        await bus.publish({ room, frame: encode('operator_left', { admin_id: adminId, line_user_id: room, operators }) });
+      }
+    },
+  });
+  try {
+    await Promise.all([commands.connect(), subscriber.connect()]);
+    await bus.start();
+    await presence.start();
+  } catch (error) {
+    commands.disconnect();
+    subscriber.disconnect();
+    // connect() rejects with a bare "Connection is closed."; the error event says why.
+    const reason = firstError && firstError !== error ? `${describe(error)} (${firstError.message})` : describe(error);
+    throw new Error(`cannot use Redis at ${redact(url)}: ${reason}`, { cause: error });
+  }
   const store = new RedisStore(commands);
   return {
     store,
@@ -234,7 +480,35 @@ export async function createRedisBackend(url: string, processId: string): Promis
     close: async () => {
       await bus.close();
       await presence.close();
-      await commands.quit().catch(() => undefined);
+      await quit(commands);
     },
   };
+}
+
+/** QUIT (waits for pending replies), bounded: a Redis that does not answer is disconnected. */
+async function quit(redis: Redis): Promise<void> {
+  if (redis.status === 'end') return;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([redis.quit(), new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
+  } catch {
+    // Already closing or gone.
+  } finally {
+    clearTimeout(timer);
+    if ((redis.status as string) !== 'end') redis.disconnect();
+  }
+}
+
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -1,0 +1,320 @@
+/**
+ * Scale-out: several server processes share nothing but one Redis. Two apps in the test process
+ * (each with its own Redis connections, gateway and HTTP server), plus, for the crash case, a real
+ * server child process killed with SIGKILL. Operators are the real SDK client.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { describe, expect, test } from 'vitest';
+import { textEvent } from '../../examples/server/src/line.js';
+import type { LiveChatClient, ServerEnvelope } from '../../src/index.js';
+import { texts, useHarness, waitFor, waitForState } from '../support/harness.js';
+import { FaultProxy } from '../support/proxy.js';
+import { RawClient } from '../support/raw-client.js';
+import { useRedis } from '../support/redis.js';
+import { type TestServer, startServer, testSecret } from '../support/reference-server.js';
+
+const redis = useRedis();
+const harness = useHarness();
+const LIVE_CHAT_PATH = '/api/v1/ws/live-chat';
+
+/** Server processes on the file's Redis; a short presence liveness so dead processes are noticed in about a second. */
+async function processes(count = 2, overrides: Parameters<typeof startServer>[0] = {}): Promise<TestServer[]> {
+  const servers: TestServer[] = [];
+  for (let i = 0; i < count; i++) {
+    servers.push(harness().defer(await startServer({ redisUrl: redis().url, presenceLivenessSeconds: 1, ...overrides })));
+  }
+  return servers;
+}
+
+/** Every valid frame a client receives, in arrival order, from now on. */
+function record(client: LiveChatClient): ServerEnvelope[] {
+  const frames: ServerEnvelope[] = [];
+  client.on('message', (envelope) => frames.push(envelope));
+  return frames;
+}
+
+/** Seqs of the message frames of one conversation, in arrival order (duplicates included). */
+function wireSeqs(frames: readonly ServerEnvelope[], conversationId: string): unknown[] {
+  return frames
+    .filter((frame) => (frame.type === 'message_sent' || frame.type === 'message_received') && frame.payload.line_user_id === conversationId)
+    .map((frame) => frame.payload.seq);
+}
+
+function snapshotSeqs(client: LiveChatClient, conversationId: string): (number | undefined)[] {
+  return client.conversation(conversationId).getSnapshot().messages.map((message) => message.seq);
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, index) => from + index);
+}
+
+async function operator(server: TestServer, adminId: string, join: string[] = ['U1']): Promise<LiveChatClient> {
+  return harness().connected(server.wsUrl, await server.token(adminId), join);
+}
+
+async function present(client: LiveChatClient, conversationId: string, operators: string[]): Promise<void> {
+  await waitFor(`${JSON.stringify(operators)} present in ${conversationId}`, () => {
+    return JSON.stringify([...client.conversation(conversationId).getSnapshot().operators].sort()) === JSON.stringify([...operators].sort());
+  }, { describe: () => client.conversation(conversationId).getSnapshot().operators });
+}
+
+/** `npm start` as a real child process on a free port, on the file's Redis. */
+async function serverProcess(): Promise<{ child: ChildProcess; wsUrl: string; output: () => string }> {
+  // `node --import tsx`, not the tsx binary: that one runs the server in a grandchild, which a SIGKILL would not reach.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/server/src/main.ts'], {
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      REDIS_URL: redis().url,
+      JWT_SECRET: testSecret,
+      PRESENCE_LIVENESS_SECONDS: '1',
+      STATIC_DIRS: 'none=none',
+      NODE_ENV: 'development',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  harness().defer(() => child.kill('SIGKILL'));
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  let port: string | undefined;
+  await waitFor('the server process to listen', () => {
+    port = /reference server on http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1];
+    return port !== undefined || exited;
+  }, { timeoutMs: 15_000, describe: () => output });
+  if (!port) throw new Error(`the server process exited during startup:\n${output}`);
+  return { child, wsUrl: `ws://127.0.0.1:${port}${LIVE_CHAT_PATH}`, output: () => output };
+}
+
+describe('two server processes on one Redis', () => {
+  test('messages cross processes both ways: acked with seq, seen exactly once on the other process, in seq order', async () => {
+    const [a, b] = await processes();
+    const alice = await operator(a!, 'alice');
+    const bob = await operator(b!, 'bob');
+    const aliceFrames = record(alice);
+    const bobFrames = record(bob);
+    await present(alice, 'U1', ['alice', 'bob']);
+    await present(bob, 'U1', ['alice', 'bob']);
+
+    const fromA = await alice.sendMessage('U1', 'from A');
+    expect(fromA).toMatchObject({ conversationId: 'U1', seq: 1, adminId: 'alice' });
+    await waitFor('bob gets seq 1', () => bob.conversation('U1').getSnapshot().lastSeq === 1);
+    const fromB = await bob.sendMessage('U1', 'from B');
+    expect(fromB).toMatchObject({ seq: 2, adminId: 'bob' });
+
+    // Both processes write to the conversation at the same time.
+    const burst = await Promise.all([
+      ...range(1, 10).map((i) => alice.sendMessage('U1', `A${i}`)),
+      ...range(1, 10).map((i) => bob.sendMessage('U1', `B${i}`)),
+    ]);
+    expect(burst.map((ack) => ack.seq).sort((x, y) => x! - y!)).toEqual(range(3, 22));
+
+    for (const [client, frames] of [[alice, aliceFrames], [bob, bobFrames]] as const) {
+      await waitFor('all 22 messages', () => client.conversation('U1').getSnapshot().lastSeq === 22);
+      // On the wire: each seq exactly once (the sender's copy is its ack), in increasing order.
+      expect(wireSeqs(frames, 'U1')).toEqual(range(1, 22));
+      expect(snapshotSeqs(client, 'U1')).toEqual(range(1, 22));
+      expect(client.conversation('U1').getSnapshot().outgoing).toEqual([]);
+    }
+    expect(texts(bob, 'U1').slice(0, 2)).toEqual(['from A', 'from B']);
+    expect(bob.conversation('U1').getSnapshot().messages[0]).toMatchObject({ adminId: 'alice', tempId: fromA.tempId, status: 'sent' });
+    expect(alice.conversation('U1').getSnapshot().messages[1]).toMatchObject({ adminId: 'bob', tempId: fromB.tempId });
+    // Each ack names the message its sender wrote.
+    for (const ack of burst) expect(texts(alice, 'U1')[ack.seq! - 1]).toBe(ack.message.text);
+  });
+
+  test('typing on A shows on B, is never echoed to A, and expires server-side across processes', async () => {
+    const [a, b] = await processes(2, { typingTimeoutMs: 300 });
+    const alice = await operator(a!, 'alice');
+    const bob = await operator(b!, 'bob');
+    await present(bob, 'U1', ['alice', 'bob']);
+    let echoed = 0;
+    alice.on('typing_started', ({ admin_id: adminId }) => adminId === 'alice' && echoed++);
+    alice.on('typing_stopped', ({ admin_id: adminId }) => adminId === 'alice' && echoed++);
+
+    alice.startTyping('U1');
+    await waitFor('bob sees alice typing', () => bob.conversation('U1').getSnapshot().typing.includes('alice'));
+    alice.stopTyping('U1');
+    await waitFor('alice stopped typing for bob', () => bob.conversation('U1').getSnapshot().typing.length === 0);
+
+    // A raw peer on A that starts typing once and never stops: the server on A expires it, and B hears.
+    const carol = harness().defer(await RawClient.authed(a!.wsUrl, await a!.token('carol')));
+    carol.send('join_conversation', { line_user_id: 'U1' });
+    await present(bob, 'U1', ['alice', 'bob', 'carol']);
+    const stops: number[] = [];
+    bob.on('typing_stopped', ({ admin_id: adminId }) => adminId === 'carol' && stops.push(Date.now()));
+    const started = Date.now();
+    carol.send('typing_start', { line_user_id: 'U1' });
+    await waitFor('bob sees carol typing', () => bob.conversation('U1').getSnapshot().typing.includes('carol'));
+    await waitFor('the server expires carol\'s typing', () => stops.length === 1, { timeoutMs: 3000 });
+    expect(stops[0]! - started).toBeGreaterThanOrEqual(250);
+    expect(bob.conversation('U1').getSnapshot().typing).toEqual([]);
+
+    // Barrier: broadcasts reach a process in publish order, so after this message any echo would be in.
+    await bob.sendMessage('U1', 'barrier');
+    await waitFor('barrier on A', () => alice.conversation('U1').getSnapshot().lastSeq === 1);
+    await carol.next('message_sent');
+    expect(echoed).toBe(0);
+    expect(carol.of('typing_started')).toEqual([]);
+  });
+
+  test('presence spans processes; a socket dying on one process is announced on the other', async () => {
+    const [a, b] = await processes();
+    const alice = await operator(a!, 'alice');
+    // Bob's socket to B goes through a proxy, so it can die as in a network failure.
+    const proxy = harness().defer(await FaultProxy.start(b!.port));
+    const bob = await harness().connected(proxy.url(LIVE_CHAT_PATH), await b!.token('bob'), ['U1']);
+    // Alice has a second tab, on B.
+    const aliceTab = await operator(b!, 'alice');
+    const dave = await operator(b!, 'dave', ['U2']);
+    for (const client of [alice, bob, aliceTab]) await present(client, 'U1', ['alice', 'bob']);
+    await present(dave, 'U2', ['dave']);
+    const left: unknown[] = [];
+    alice.on('operator_left', (payload) => left.push(payload));
+
+    proxy.refuse(true);
+    proxy.dropAll();
+    await waitForState(bob, 'reconnecting');
+    await waitFor('alice hears bob left', () => left.length === 1);
+    expect(left[0]).toMatchObject({ admin_id: 'bob', line_user_id: 'U1', operators: ['alice'] });
+    await present(alice, 'U1', ['alice']);
+    await present(aliceTab, 'U1', ['alice']);
+
+    // One of alice's two tabs closes: she is still present, for the other process too.
+    const tabHeard: unknown[] = [];
+    aliceTab.on('operator_left', (payload) => tabHeard.push(payload));
+    alice.disconnect();
+    await waitFor('alice\'s tab on B hears her tab on A leave', () => tabHeard.length === 1);
+    expect(tabHeard[0]).toMatchObject({ admin_id: 'alice', operators: ['alice'] });
+    expect(aliceTab.conversation('U1').getSnapshot().operators).toEqual(['alice']);
+    const gone: unknown[] = [];
+    dave.on('operator_left', (payload) => gone.push(payload));
+    dave.joinConversation('U1');
+    await present(dave, 'U1', ['alice', 'dave']);
+    expect(gone).toEqual([]);
+  });
+
+  test('a customer webhook posted to A reaches the operator on B once; conversation_updated reaches everyone', async () => {
+    const [a, b] = await processes();
+    const bob = await operator(b!, 'bob');
+    const watcher = await operator(b!, 'watcher', []);
+    const bobFrames = record(bob);
+    const watcherFrames = record(watcher);
+    await present(bob, 'U1', ['bob']);
+
+    expect(await a!.webhook(textEvent('U1', 'hello from LINE', 'line-1'))).toBe(200);
+    await waitFor('bob gets the customer message', () => texts(bob, 'U1').includes('hello from LINE'));
+    // LINE redelivers the same event, to the other process: stored and fanned out once.
+    expect(await b!.webhook(textEvent('U1', 'hello from LINE', 'line-1'))).toBe(200);
+    expect(await b!.webhook(textEvent('U1', 'second', 'line-2'))).toBe(200);
+    await waitFor('seq 2', () => bob.conversation('U1').getSnapshot().lastSeq === 2);
+    expect(wireSeqs(bobFrames, 'U1')).toEqual([1, 2]);
+    expect(bob.conversation('U1').getSnapshot().messages.map((m) => [m.seq, m.sender, m.content.text])).toEqual([
+      [1, 'customer', 'hello from LINE'],
+      [2, 'customer', 'second'],
+    ]);
+
+    // An operator on A answers; everyone, joined or not, on either process gets the summary.
+    const alice = await operator(a!, 'alice', []);
+    const aliceFrames = record(alice);
+    await alice.sendMessage('U1', 'answer from A');
+    const updates = (frames: ServerEnvelope[]) => frames.filter((frame) => frame.type === 'conversation_updated').map((frame) => frame.payload);
+    await waitFor('summary after the answer reaches the watcher on B', () => updates(watcherFrames).some((update) => update.last_seq === 3));
+    await waitFor('and alice on A', () => updates(aliceFrames).some((update) => update.last_seq === 3));
+    expect(updates(watcherFrames).map((update) => [update.last_seq, update.unread_count, update.status])).toEqual([
+      [1, 1, 'waiting'],
+      [2, 2, 'waiting'],
+      [3, 0, 'answered'],
+    ]);
+    expect(updates(watcherFrames).at(-1)).toMatchObject({
+      line_user_id: 'U1',
+      last_message: expect.objectContaining({ seq: 3, sender: 'operator', admin_id: 'alice', message: { type: 'text', text: 'answer from A' } }),
+    });
+    await waitFor('bob gets the answer', () => bob.conversation('U1').getSnapshot().lastSeq === 3);
+  });
+
+  test('a client dropped from A reconnects to B and replays what it missed: no gap, no duplicate', async () => {
+    const [a, b] = await processes();
+    const proxy = harness().defer(await FaultProxy.start(a!.port));
+    const alice = harness().client(proxy.url(LIVE_CHAT_PATH), { token: await a!.token('alice') });
+    const connections: string[] = [];
+    alice.on('auth_success', (payload) => connections.push(String(payload.connection_id)));
+    const aliceFrames = record(alice);
+    alice.joinConversation('U1');
+    alice.connect();
+    await waitForState(alice, 'connected');
+    const bob = await operator(b!, 'bob');
+    await present(bob, 'U1', ['alice', 'bob']);
+
+    await b!.webhook(textEvent('U1', 'c1'));
+    await bob.sendMessage('U1', 'b1');
+    await waitFor('alice has seq 2', () => alice.conversation('U1').getSnapshot().lastSeq === 2);
+
+    // A goes away for alice: the load balancer will send her to B.
+    proxy.refuse(true);
+    proxy.dropAll();
+    await waitForState(alice, 'reconnecting');
+    await b!.webhook(textEvent('U1', 'missed c2'));
+    await bob.sendMessage('U1', 'missed b2');
+    await a!.webhook(textEvent('U1', 'missed c3 (posted to A)'));
+    await bob.sendMessage('U1', 'missed b3');
+    proxy.retarget(b!.port);
+    proxy.refuse(false);
+    await waitForState(alice, 'connected');
+    await waitFor('alice caught up to seq 6', () => alice.conversation('U1').getSnapshot().lastSeq === 6, {
+      describe: () => snapshotSeqs(alice, 'U1'),
+    });
+    // Live again, through B.
+    await bob.sendMessage('U1', 'live b4');
+    const mine = await alice.sendMessage('U1', 'alice on B');
+    expect(mine.seq).toBe(8);
+    await waitFor('alice has seq 8', () => alice.conversation('U1').getSnapshot().lastSeq === 8);
+
+    expect(connections.map((id) => id.split(':')[0])).toHaveLength(2);
+    expect(new Set(connections.map((id) => id.split(':')[0])).size).toBe(2);
+    expect(snapshotSeqs(alice, 'U1')).toEqual(range(1, 8));
+    expect(texts(alice, 'U1')).toEqual(['c1', 'b1', 'missed c2', 'missed b2', 'missed c3 (posted to A)', 'missed b3', 'live b4', 'alice on B']);
+    // The rejoin asked from seq 2, and the replay on B brought 3..6, each once, in order.
+    expect(wireSeqs(aliceFrames, 'U1')).toEqual(range(1, 8));
+    await waitFor('bob sees alice again', () => bob.conversation('U1').getSnapshot().lastSeq === 8);
+    await present(bob, 'U1', ['alice', 'bob']);
+  });
+
+  test('a process that shuts down gracefully: its operators are announced as left at once', async () => {
+    // The default liveness (30 s): the announcement must not wait for it.
+    const [a, b] = await processes(2, { presenceLivenessSeconds: 30 });
+    await operator(a!, 'alice');
+    const bob = await operator(b!, 'bob');
+    await present(bob, 'U1', ['alice', 'bob']);
+    const started = Date.now();
+    await a!.close();
+    await present(bob, 'U1', ['bob']);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  test('a process killed without cleanup (SIGKILL) does not leave its operators present', async () => {
+    const [b] = await processes(1);
+    const crashing = await serverProcess();
+    const dave = await harness().connected(crashing.wsUrl, await b!.token('dave'), ['U1']);
+    const bob = await operator(b!, 'bob');
+    await present(bob, 'U1', ['bob', 'dave']);
+    const left: unknown[] = [];
+    bob.on('operator_left', (payload) => left.push(payload));
+
+    const killed = Date.now();
+    crashing.child.kill('SIGKILL');
+    await waitForState(dave, 'reconnecting');
+    // Liveness 1 s, swept every third of it: noticed within about 1.3 s.
+    await waitFor('bob hears dave left', () => left.length > 0, { timeoutMs: 5000 });
+    const noticedAfter = Date.now() - killed;
+    expect(left).toEqual([expect.objectContaining({ admin_id: 'dave', line_user_id: 'U1', operators: ['bob'] })]);
+    expect(bob.conversation('U1').getSnapshot().operators).toEqual(['bob']);
+    expect(noticedAfter).toBeLessThan(4000);
+    // The crashed process's connection is gone from Redis too: a newcomer sees only the living.
+    const erin = await operator(b!, 'erin');
+    await present(erin, 'U1', ['bob', 'erin']);
+  });
+});
