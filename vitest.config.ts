@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.{ts,tsx}'],
     environment: 'node',
     pool: 'forks',
     // vitest 4 defaults to availableParallelism() - 1, which is one worker on a 2-core machine.

@@ -19,10 +19,15 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 /**
  * Budgets in bytes, min+gzip, including dependencies (peers excluded). The core's target is 5 KB
  * (issue #2); until the compaction work reaches it, the guard sits just above the measured size so
- * that it can only shrink (6005 B after the first compaction pass; 6174 B with backlog pacing).
+ * that it can only shrink (6005 B after the first compaction pass; 6234 B with backlog pacing and
+ * counted joins).
  */
 export const budgets: Record<string, number> = {
-  'dist/index.js': 6.05 * 1024,
+  'dist/index.js': 6.1 * 1024,
+  // Adapters: on top of the core (which they import, never bundle), frameworks excluded.
+  'dist/react/index.js': 1024,
+  'dist/vue/index.js': 1024,
+  'dist/svelte/index.js': 1024,
 };
 
 export async function measure(entry: string): Promise<EntrySize> {
@@ -36,6 +41,15 @@ export async function measure(entry: string): Promise<EntrySize> {
     target: 'es2022',
     write: false,
     external: ['react', 'react-dom', 'vue', 'svelte', 'svelte/*'],
+    plugins: [
+      {
+        name: 'core-external',
+        setup(plugin) {
+          // An adapter's import of the core is the core entry's cost, measured on its own.
+          plugin.onResolve({ filter: /^\.\.\/index\.js$/ }, ({ path }) => ({ path, external: true }));
+        },
+      },
+    ],
     logLevel: 'silent',
   });
   const code = result.outputFiles[0]!.contents;

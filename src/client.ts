@@ -71,8 +71,8 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
   readonly #options: LiveChatClientOptions;
   readonly #events = createEmitter<LiveChatEvents>();
   readonly #conversations = new Map<string, Conversation>();
-  /** Joined conversations → whether a join went out on some connection. */
-  readonly #joined = new Map<string, boolean>();
+  /** Joined conversations: whether a join went out on some connection, and how many joins hold it. */
+  readonly #joined = new Map<string, { sent: boolean; holds: number }>();
   readonly #outbox: Outbox;
   readonly #typing: LocalTyping;
   readonly #connection: Connection;
@@ -141,7 +141,7 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
 
   /**
    * Sends a raw frame: at once when connected, else queued until the connection is authenticated.
-   * @throws {@link LiveChatError} `queue_full` when the outbox is full, `invalid_argument` for a bad type.
+   * @throws `LiveChatError` `queue_full` when the outbox is full, `invalid_argument` for a bad type.
    */
   send<T extends ClientMessageType>(type: T, payload: ClientPayloads[T]): void {
     checkId(type, 'type');
@@ -153,8 +153,8 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
    * Sends an operator message. It shows at once as pending in `conversation(id)`, is queued while
    * offline, and is re-sent with the same `temp_id` until acked (the server deduplicates).
    * @returns the server's ack (`message_sent` with the same `temp_id`, and its `seq`)
-   * @throws (rejects) {@link LiveChatError} `invalid_argument` or `queue_full` at once; later
-   * {@link DeliveryError} `ack_timeout`, `ttl_expired`, `discarded` or `server_error`. A message that
+   * @throws (rejects) `LiveChatError` `invalid_argument` or `queue_full` at once; later
+   * `DeliveryError` `ack_timeout`, `ttl_expired`, `discarded` or `server_error`. A message that
    * failed after being queued stays in the conversation as `failed` until retried or discarded.
    */
   async sendMessage(conversationId: string, message: string | MessageContent, options: SendMessageOptions = {}): Promise<MessageAck> {
@@ -188,16 +188,29 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
   /**
    * Joins a conversation's room. Membership is remembered and restored after every reconnect with
    * the last `seq` seen, so the server replays what was missed.
+   *
+   * Joins are counted: the returned function releases this one join, and the room is left when
+   * the last join is released (so several components can share a conversation). It does nothing
+   * after the first call. `leaveConversation` leaves at once, whatever the count.
    */
-  joinConversation(conversationId: string): void {
+  joinConversation(conversationId: string): () => void {
     const conversation = this.conversation(conversationId);
-    if (this.#joined.has(conversationId)) return;
-    this.#joined.set(conversationId, false);
-    conversation.setJoined_(true);
-    if (this.state === 'connected') this.#sendJoin(conversationId);
+    let membership = this.#joined.get(conversationId);
+    if (!membership) {
+      this.#joined.set(conversationId, (membership = { sent: false, holds: 0 }));
+      conversation.setJoined_(true);
+      if (this.state === 'connected') this.#sendJoin(conversationId);
+    }
+    membership.holds++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      if (this.#joined.get(conversationId) === membership && --membership.holds === 0) this.leaveConversation(conversationId);
+    };
   }
 
-  /** Leaves a conversation's room; it is no longer restored on reconnect. */
+  /** Leaves a conversation's room at once, whatever the number of joins; it is no longer restored on reconnect. */
   leaveConversation(conversationId: string): void {
     if (!this.#joined.delete(conversationId)) return;
     this.#typing.stop_(conversationId);
@@ -233,8 +246,9 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
    * (`JSON.stringify` leaves out an undefined `since_seq`.)
    */
   #sendJoin(id: string): void {
-    const sinceSeq = this.conversation(id).getSnapshot().lastSeq ?? (this.#joined.get(id) ? 0 : undefined);
-    this.#joined.set(id, true);
+    const membership = this.#joined.get(id)!;
+    const sinceSeq = this.conversation(id).getSnapshot().lastSeq ?? (membership.sent ? 0 : undefined);
+    membership.sent = true;
     this.#connection.write_('join_conversation', { line_user_id: id, since_seq: sinceSeq });
   }
 

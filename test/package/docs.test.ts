@@ -15,7 +15,7 @@ const noDefault = new Set(['LiveChatClientOptions.url', 'LiveChatClientOptions.t
 
 test('typedoc documents every exported symbol and every option default', { timeout: 60_000 }, async () => {
   const app = await Application.bootstrap({
-    entryPoints: ['src/index.ts'],
+    entryPoints: ['src/index.ts', 'src/react/index.ts', 'src/vue/index.ts', 'src/svelte/index.ts'],
     tsconfig: 'tsconfig.src.json',
     excludeInternal: true,
     excludePrivate: true,
@@ -37,7 +37,7 @@ test('typedoc documents every exported symbol and every option default', { timeo
 
   const missingDefaults: string[] = [];
   for (const name of optionInterfaces) {
-    const options = project!.getChildByName(name) as DeclarationReflection | undefined;
+    const options = project!.getChildByName(['core', name]) as DeclarationReflection | undefined;
     expect(options, `${name} is not in the docs`).toBeDefined();
     for (const option of options!.children ?? []) {
       if (noDefault.has(`${name}.${option.name}`)) continue;
