@@ -1,0 +1,53 @@
+import { useLiveChatEvent } from '@org/live-chat-client/react';
+import { useEffect, useState } from 'react';
+import { type ConversationRow, conversations } from './api.js';
+
+/** The conversations, newest first, with unread counts and the last message, kept live by `conversation_updated`. */
+export function ConversationList({
+  token,
+  selected,
+  onSelect,
+}: {
+  token: string;
+  selected: string | undefined;
+  onSelect: (id: string) => void;
+}) {
+  const [rows, setRows] = useState<ConversationRow[]>([]);
+  useEffect(() => {
+    let cancelled = false;
+    conversations(token).then(
+      (list) => !cancelled && setRows(list),
+      () => undefined,
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [token]);
+  useLiveChatEvent('conversation_updated', (payload) => {
+    const row = payload as unknown as ConversationRow;
+    setRows((current) => [row, ...current.filter((other) => other.line_user_id !== row.line_user_id)]);
+  });
+  return (
+    <nav className="conversations" data-testid="conversations">
+      {rows.length === 0 && <p className="hint">No conversations yet. Run `npm run simulate`.</p>}
+      {rows.map((row) => (
+        <button
+          type="button"
+          key={row.line_user_id}
+          data-testid="conversation"
+          data-id={row.line_user_id}
+          className={row.line_user_id === selected ? 'selected' : undefined}
+          onClick={() => onSelect(row.line_user_id)}
+        >
+          <span className="who">{row.display_name ?? row.line_user_id}</span>
+          {row.unread_count > 0 && row.line_user_id !== selected && (
+            <span className="unread" data-testid="unread">
+              {row.unread_count}
+            </span>
+          )}
+          <span className="last">{row.last_message?.message.text ?? ''}</span>
+        </button>
+      ))}
+    </nav>
+  );
+}
