@@ -4,7 +4,20 @@
  *
  * @module react
  */
-import { type ReactNode, createContext, createElement, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+'use client';
+
+import {
+  type ReactNode,
+  createContext,
+  createElement,
+  useContext,
+  useEffect,
+  useInsertionEffect,
+  useMemo,
+  useRef,
+  useState,
+  useSyncExternalStore,
+} from 'react';
 import {
   type ConnectionState,
   type ConversationSnapshot,
@@ -139,7 +152,9 @@ export function useConversation(conversationId: string): UseConversationResult {
 export function useLiveChatEvent<K extends keyof LiveChatEvents>(type: K, handler: (event: LiveChatEvents[K]) => void): void {
   const client = useLiveChatClient();
   const latest = useRef(handler);
-  useEffect(() => {
+  // Before any effect of the commit runs (one of them may raise the event); a passive effect would
+  // let an earlier sibling's effect reach the previous render's handler. No server-render warning.
+  useInsertionEffect(() => {
     latest.current = handler;
   });
   useEffect(() => client.on(type, (event) => latest.current(event)), [client, type]);
