@@ -16,8 +16,9 @@ function readable<T>(getSnapshot: () => T, subscribe: (listener: () => void) => 
   return {
     subscribe(run) {
       const stop = start();
-      run(getSnapshot());
+      // Listen first: a change made by `run` itself (on its first value) is not missed.
       const off = subscribe(() => run(getSnapshot()));
+      run(getSnapshot());
       return () => {
         off();
         stop?.();

@@ -15,7 +15,7 @@ import {
   getCurrentScope,
   hasInjectionContext,
   inject,
-  onMounted,
+  onBeforeMount,
   onScopeDispose,
   provide,
   readonly,
@@ -53,13 +53,29 @@ export function useLiveChatClient(): LiveChatClient {
   return client;
 }
 
-/** Subscribes a read-only shallow ref to an external store for the life of the current effect scope. */
+/**
+ * Runs `start` (which returns its own stop) for the life of the current effect scope. In a
+ * component it starts before the first mount: lifecycle hooks never run during server rendering,
+ * where nothing would ever stop it (components are not unmounted there).
+ */
+function whileActive(start: () => () => void): void {
+  const run = () => onScopeDispose(start());
+  if (getCurrentInstance()) onBeforeMount(run);
+  else if (getCurrentScope()) run();
+  else start();
+}
+
+/** A read-only shallow ref of an external store's snapshot, subscribed while mounted (or while the scope lives). */
 function storeRef<S>(getSnapshot: () => S, subscribe: (listener: () => void) => () => void): Readonly<Ref<S>> {
   const state = shallowRef(getSnapshot());
-  const off = subscribe(() => {
-    state.value = getSnapshot();
+  whileActive(() => {
+    const update = () => {
+      state.value = getSnapshot();
+    };
+    // The snapshot may have changed between setup and mount.
+    update();
+    return subscribe(update);
   });
-  if (getCurrentScope()) onScopeDispose(off);
   return readonly(state) as Readonly<Ref<S>>;
 }
 
@@ -89,44 +105,51 @@ export function useLiveChat(): UseLiveChatResult {
 
 /** What {@link useConversation} returns: the snapshot as a read-only ref, and actions bound to the current id. */
 export interface UseConversationResult {
+  /** Messages (sent by seq, then pending and failed), typing and present operators, `joined`, … */
   snapshot: Readonly<Ref<ConversationSnapshot>>;
   sendMessage(message: Parameters<LiveChatClient['sendMessage']>[1]): ReturnType<LiveChatClient['sendMessage']>;
   startTyping(): void;
   stopTyping(): void;
+  /** Sends a failed message again (by its `tempId`). */
+  retryMessage: LiveChatClient['retryMessage'];
+  /** Removes a pending or failed message (by its `tempId`). */
+  discardMessage: LiveChatClient['discardMessage'];
 }
 
 /**
- * One conversation; `id` may be a ref or a getter. It is joined while the component is mounted
- * (or, outside a component, while the effect scope lives) and left when it unmounts; switching
- * the id leaves the old conversation and joins the new one. Server rendering joins nothing.
+ * One conversation; `id` may be a string, a ref or a getter. It is joined while the component is
+ * mounted (or, outside a component, while the effect scope lives) and left when it unmounts; joins
+ * are counted by the client, so several components can share one. Switching the id leaves the old
+ * conversation and joins the new one. Server rendering reads the snapshot and joins nothing.
  */
 export function useConversation(id: MaybeRefOrGetter<string>): UseConversationResult {
   const client = useLiveChatClient();
   const snapshot = shallowRef(client.conversation(toValue(id)).getSnapshot());
-  const follow = () =>
+  whileActive(() =>
     watch(
       () => toValue(id),
       (current, _previous, onCleanup) => {
         const conversation = client.conversation(current);
-        snapshot.value = conversation.getSnapshot();
-        const off = conversation.subscribe(() => {
+        const update = () => {
           snapshot.value = conversation.getSnapshot();
-        });
+        };
+        const off = conversation.subscribe(update);
         const leave = client.joinConversation(current);
+        update();
         onCleanup(() => {
           off();
           leave();
         });
       },
       { immediate: true },
-    );
-  // In a component, join on mount: onMounted never runs during server rendering.
-  if (getCurrentInstance()) onMounted(follow);
-  else follow();
+    ),
+  );
   return {
     snapshot: readonly(snapshot) as Readonly<Ref<ConversationSnapshot>>,
     sendMessage: (message) => client.sendMessage(toValue(id), message),
     startTyping: () => client.startTyping(toValue(id)),
     stopTyping: () => client.stopTyping(toValue(id)),
+    retryMessage: (tempId) => client.retryMessage(tempId),
+    discardMessage: (tempId) => client.discardMessage(tempId),
   };
 }
