@@ -6,6 +6,8 @@ import { defineConfig } from 'vite';
 export default defineConfig({
   root: import.meta.dirname,
   base: '/',
+  // Each console has its own cache: two dev servers sharing one break each other's optimized deps.
+  cacheDir: '../../node_modules/.vite/react',
   plugins: [react()],
   build: { outDir: 'dist', emptyOutDir: true },
   server: { proxy: { '/api': { target: 'http://127.0.0.1:3000', ws: true } } },

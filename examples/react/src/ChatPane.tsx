@@ -85,7 +85,8 @@ export function ChatPane({ conversationId, session }: { conversationId: string; 
             if (event.target.value) conversation.startTyping();
           }}
           onKeyDown={(event) => {
-            if (event.key === 'Enter' && !event.shiftKey) {
+            // Not while an input method is composing (Japanese and other IME input).
+            if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
               event.preventDefault();
               event.currentTarget.form?.requestSubmit();
             }

@@ -13,16 +13,22 @@ export function ConversationList({
   onSelect: (id: string) => void;
 }) {
   const [rows, setRows] = useState<ConversationRow[]>([]);
+  // `conversation_updated` is not replayed: what changed while the socket was down (or before the
+  // first connection) is only in the HTTP list, so it is loaded again on every (re)connection.
+  const [connections, setConnections] = useState(0);
+  useLiveChatEvent('state', ({ current }) => {
+    if (current === 'connected') setConnections((count) => count + 1);
+  });
   useEffect(() => {
     let cancelled = false;
     conversations(token).then(
-      (list) => !cancelled && setRows(list),
+      (list) => !cancelled && setRows((current) => merge(current, list)),
       () => undefined,
     );
     return () => {
       cancelled = true;
     };
-  }, [token]);
+  }, [token, connections]);
   useLiveChatEvent('conversation_updated', (payload) => {
     const row = payload as unknown as ConversationRow;
     setRows((current) => [row, ...current.filter((other) => other.line_user_id !== row.line_user_id)]);
@@ -50,4 +56,17 @@ export function ConversationList({
       ))}
     </nav>
   );
+}
+
+/**
+ * The fetched list, except where a live update already gave a newer row (it may have arrived
+ * while the request was in flight), newest first.
+ */
+function merge(current: ConversationRow[], fetched: ConversationRow[]): ConversationRow[] {
+  const byId = new Map(fetched.map((row) => [row.line_user_id, row]));
+  for (const row of current) {
+    const other = byId.get(row.line_user_id);
+    if (!other || row.last_seq > other.last_seq) byId.set(row.line_user_id, row);
+  }
+  return [...byId.values()].sort((a, b) => (a.updated_at < b.updated_at ? 1 : a.updated_at > b.updated_at ? -1 : 0));
 }
