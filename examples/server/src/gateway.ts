@@ -203,7 +203,12 @@ export class Gateway {
     try {
       connection.operator = await this.#deps.auth.verify(token);
     } catch (error) {
-      this.#send(connection, encode('auth_error', { code: 'invalid_token', message: error instanceof Error ? error.message : 'invalid token' }));
+      // The library's wording ("Invalid Compact JWS", …) is no business of the client's; expiry is.
+      const expired = (error as { code?: unknown } | null)?.code === 'ERR_JWT_EXPIRED';
+      this.#send(
+        connection,
+        encode('auth_error', { code: expired ? 'token_expired' : 'invalid_token', message: expired ? 'token expired' : 'invalid token' }),
+      );
       connection.socket.close(Close.unauthorized, 'unauthorized');
       return;
     }

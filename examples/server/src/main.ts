@@ -2,7 +2,8 @@
  * `npm start`: the reference server. Configuration by environment variables (see docs/server.md);
  * with none set it runs on http://127.0.0.1:3000 with an embedded SQLite file under data/.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startApp } from './app.js';
 import { loadConfig } from './config.js';
@@ -19,9 +20,18 @@ if (config.staticDirs.length === 0) config.staticDirs = consoles;
 const log = (message: string) => console.log(`[${new Date().toISOString()}] ${message}`);
 
 if (config.jwtSecretGenerated) {
+  // Development only (production refuses to start without JWT_SECRET): the generated secret is
+  // kept beside the database, so a console's signed-in session survives a server restart.
+  const file = join(config.databasePath === ':memory:' ? 'data' : dirname(config.databasePath), 'dev-jwt-secret');
+  if (existsSync(file)) config.jwtSecret = readFileSync(file, 'utf8').trim();
+  else {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, config.jwtSecret, { mode: 0o600 });
+  }
   console.warn(
-    'WARNING: JWT_SECRET is not set; a random development secret was generated for this run.\n' +
-      '         Tokens stop working when the server restarts. Set JWT_SECRET for anything but a local demo.',
+    `WARNING: JWT_SECRET is not set; using a development secret kept in ${file}:\n` +
+      `         JWT_SECRET=${config.jwtSecret}\n` +
+      '         Set your own JWT_SECRET for anything but a local demo (NODE_ENV=production requires it).',
   );
 }
 
