@@ -23,7 +23,14 @@ import {
   toValue,
   watch,
 } from 'vue';
-import { type ConnectionState, type ConversationSnapshot, type LiveChatClient, LiveChatError, type LiveChatSnapshot } from '../index.js';
+import {
+  type ConnectionState,
+  type ConversationSnapshot,
+  type HistoryMessage,
+  type LiveChatClient,
+  LiveChatError,
+  type LiveChatSnapshot,
+} from '../index.js';
 
 /** The injection key of the client; `provideLiveChat` and the plugin provide it. */
 export const liveChatKey: InjectionKey<LiveChatClient> = Symbol('live-chat-client');
@@ -114,6 +121,8 @@ export interface UseConversationResult {
   retryMessage: LiveChatClient['retryMessage'];
   /** Removes a pending or failed message (by its `tempId`). */
   discardMessage: LiveChatClient['discardMessage'];
+  /** Merges a page of history (e.g. loaded over HTTP) into the current conversation. */
+  addHistory(messages: readonly HistoryMessage[]): void;
 }
 
 /**
@@ -151,5 +160,6 @@ export function useConversation(id: MaybeRefOrGetter<string>): UseConversationRe
     stopTyping: () => client.stopTyping(toValue(id)),
     retryMessage: (tempId) => client.retryMessage(tempId),
     discardMessage: (tempId) => client.discardMessage(tempId),
+    addHistory: (messages) => client.conversation(toValue(id)).addHistory(messages),
   };
 }

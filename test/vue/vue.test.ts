@@ -380,6 +380,24 @@ describe('useConversation in a component', () => {
   });
 });
 
+test('addHistory merges a page into the conversation of the current id', async () => {
+  const { client } = await connectedPair();
+  const id = ref('U1');
+  const { result, stop } = inScope(client, () => useConversation(id));
+  result.addHistory([
+    { seq: 2, sender: 'customer', content: { type: 'text', text: 'b' }, timestamp: '2026-01-01T00:00:01Z' },
+    { seq: 1, sender: 'customer', content: { type: 'text', text: 'a' }, timestamp: '2026-01-01T00:00:00Z' },
+  ]);
+  expect(texts(result.snapshot.value)).toEqual(['a:sent', 'b:sent']);
+  id.value = 'U2';
+  await nextTick();
+  result.addHistory([{ seq: 1, sender: 'customer', content: { type: 'text', text: 'other' }, timestamp: '2026-01-01T00:00:00Z' }]);
+  expect(texts(result.snapshot.value)).toEqual(['other:sent']);
+  expect(texts(client.conversation('U1').getSnapshot())).toEqual(['a:sent', 'b:sent']);
+  stop();
+  client.disconnect();
+});
+
 describe('providing the client', () => {
   test('app.use(LiveChatPlugin, client) provides it to every component', async () => {
     const { client } = await connectedPair();
