@@ -1,28 +1,18 @@
-import { LiveChatClient, localStorageOutbox } from '@org/live-chat-client';
 import { LiveChatProvider } from '@org/live-chat-client/react';
 import { useEffect, useMemo, useState } from 'react';
-import { type Session, signIn, socketUrl } from './api.js';
+import { type Session, signIn } from '../../shared/api.js';
+import { createClient, loadSession, saveSession } from '../../shared/console.js';
 import { ConnectionBanner } from './ConnectionBanner.js';
 import { ConversationList } from './ConversationList.js';
 import { ChatPane } from './ChatPane.js';
 
-const sessionKey = 'live-chat-console:session';
-
-function loadSession(): Session | undefined {
-  try {
-    return JSON.parse(localStorage.getItem(sessionKey) ?? 'null') ?? undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export function App() {
-  const [session, setSession] = useState<Session | undefined>(loadSession);
+  const [session, setSession] = useState<Session | undefined>(() => loadSession('react'));
   if (!session) {
     return (
       <SignIn
         onSignedIn={(next) => {
-          localStorage.setItem(sessionKey, JSON.stringify(next));
+          saveSession('react', next);
           setSession(next);
         }}
       />
@@ -32,7 +22,7 @@ export function App() {
     <Console
       session={session}
       onSignOut={() => {
-        localStorage.removeItem(sessionKey);
+        saveSession('react', undefined);
         setSession(undefined);
       }}
     />
@@ -63,15 +53,8 @@ function SignIn({ onSignedIn }: { onSignedIn: (session: Session) => void }) {
 
 function Console({ session, onSignOut }: { session: Session; onSignOut: () => void }) {
   // One client per signed-in operator; its outbox survives a reload under the operator's own key.
-  const client = useMemo(
-    () =>
-      new LiveChatClient({
-        url: socketUrl(),
-        token: session.token,
-        queue: { storage: localStorageOutbox(`live-chat-console:outbox:${session.adminId}`) },
-      }),
-    [session],
-  );
+  // One client per signed-in operator; its outbox survives a reload under the operator's own key.
+  const client = useMemo(() => createClient('react', session), [session]);
   useEffect(() => {
     client.connect();
     return () => client.disconnect();

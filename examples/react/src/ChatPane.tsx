@@ -1,7 +1,8 @@
 import type { ChatMessage } from '@org/live-chat-client';
 import { useConversation } from '@org/live-chat-client/react';
 import { useEffect, useRef, useState } from 'react';
-import { type Session, history } from './api.js';
+import { type Session, history } from '../../shared/api.js';
+import { isMine, messageText, oldestSeq, typingText, viewersText } from '../../shared/console.js';
 
 /** One conversation: history paged by seq, live messages, pending/sent/failed, typing, viewers, composer. */
 export function ChatPane({ conversationId, session }: { conversationId: string; session: Session }) {
@@ -29,12 +30,11 @@ export function ChatPane({ conversationId, session }: { conversationId: string; 
     void bottom.current?.scrollIntoView?.({ block: 'end' });
   }, [conversation.messages.length]);
 
-  const oldest = conversation.messages.find((message) => message.seq !== undefined)?.seq;
-  const others = conversation.operators.filter((id) => id !== session.adminId);
+  const oldest = oldestSeq(conversation.messages);
   return (
     <main className="chat" data-testid="chat" data-id={conversationId}>
       <div className="viewers" data-testid="viewers">
-        {others.length > 0 ? `Also here: ${others.join(', ')}` : 'Only you are here'}
+        {viewersText(conversation.operators, session.adminId)}
       </div>
       <div className="messages">
         {hasMore && oldest !== undefined && (
@@ -55,7 +55,7 @@ export function ChatPane({ conversationId, session }: { conversationId: string; 
           <Message
             key={message.key}
             message={message}
-            mine={message.sender === 'operator' && (message.adminId === undefined || message.adminId === session.adminId)}
+            mine={isMine(message, session.adminId)}
             onRetry={() => void conversation.retryMessage(message.tempId!).catch(() => undefined)}
             onDiscard={() => conversation.discardMessage(message.tempId!)}
           />
@@ -63,7 +63,7 @@ export function ChatPane({ conversationId, session }: { conversationId: string; 
         <div ref={bottom} />
       </div>
       <div className="typing" data-testid="typing">
-        {conversation.typing.length > 0 && `${conversation.typing.join(', ')} ${conversation.typing.length > 1 ? 'are' : 'is'} typing…`}
+        {typingText(conversation.typing)}
       </div>
       <form
         className="composer"
@@ -112,7 +112,7 @@ function Message({ message, mine, onRetry, onDiscard }: { message: ChatMessage; 
       {message.sender === 'operator' && !mine && <span className="author">{message.adminId}</span>}
       {/* Text is rendered as text: React escapes it, so customer HTML never becomes markup. */}
       <span className="text" data-testid="message-text">
-        {message.content.text ?? `[${message.content.type}]`}
+        {messageText(message)}
       </span>
       <span className="status">
         {message.status === 'pending' && 'sending…'}

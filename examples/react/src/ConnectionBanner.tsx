@@ -1,11 +1,12 @@
 import { useLiveChat } from '@org/live-chat-client/react';
 import { useEffect, useState } from 'react';
+import { secondsUntil } from '../../shared/console.js';
 
 /** Connected / reconnecting in N s (Retry now) / offline, and the number of queued messages. */
 export function ConnectionBanner() {
   const { connectionState, snapshot, connect } = useLiveChat();
   const now = useNow(snapshot.nextRetryAt !== undefined);
-  const seconds = snapshot.nextRetryAt === undefined ? undefined : Math.max(0, Math.ceil((snapshot.nextRetryAt - now) / 1000));
+  const seconds = secondsUntil(snapshot.nextRetryAt, now);
   const queued = snapshot.pendingCount;
   return (
     <div className={`banner ${connectionState}`} data-testid="connection" data-state={connectionState}>

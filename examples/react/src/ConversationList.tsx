@@ -1,6 +1,7 @@
 import { useLiveChatEvent } from '@org/live-chat-client/react';
 import { useEffect, useState } from 'react';
-import { type ConversationRow, conversations } from './api.js';
+import { type ConversationRow, conversations } from '../../shared/api.js';
+import { mergeRows, upsertRow } from '../../shared/console.js';
 
 /** The conversations, newest first, with unread counts and the last message, kept live by `conversation_updated`. */
 export function ConversationList({
@@ -22,7 +23,7 @@ export function ConversationList({
   useEffect(() => {
     let cancelled = false;
     conversations(token).then(
-      (list) => !cancelled && setRows((current) => merge(current, list)),
+      (list) => !cancelled && setRows((current) => mergeRows(current, list)),
       () => undefined,
     );
     return () => {
@@ -31,7 +32,7 @@ export function ConversationList({
   }, [token, connections]);
   useLiveChatEvent('conversation_updated', (payload) => {
     const row = payload as unknown as ConversationRow;
-    setRows((current) => [row, ...current.filter((other) => other.line_user_id !== row.line_user_id)]);
+    setRows((current) => upsertRow(current, row));
   });
   return (
     <nav className="conversations" data-testid="conversations">
@@ -56,17 +57,4 @@ export function ConversationList({
       ))}
     </nav>
   );
-}
-
-/**
- * The fetched list, except where a live update already gave a newer row (it may have arrived
- * while the request was in flight), newest first.
- */
-function merge(current: ConversationRow[], fetched: ConversationRow[]): ConversationRow[] {
-  const byId = new Map(fetched.map((row) => [row.line_user_id, row]));
-  for (const row of current) {
-    const other = byId.get(row.line_user_id);
-    if (!other || row.last_seq > other.last_seq) byId.set(row.line_user_id, row);
-  }
-  return [...byId.values()].sort((a, b) => (a.updated_at < b.updated_at ? 1 : a.updated_at > b.updated_at ? -1 : 0));
 }

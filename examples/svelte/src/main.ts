@@ -1,5 +1,5 @@
 import { mount } from 'svelte';
 import App from './App.svelte';
-import './styles.css';
+import '../../shared/styles.css';
 
 mount(App, { target: document.getElementById('app')! });

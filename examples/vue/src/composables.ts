@@ -2,8 +2,8 @@
 import type { ConversationSnapshot } from '@org/live-chat-client';
 import { useLiveChatClient } from '@org/live-chat-client/vue';
 import { type Ref, onScopeDispose, readonly, ref, shallowRef, toValue, watch, type MaybeRefOrGetter } from 'vue';
-import { type ConversationRow, conversations, history } from './api.js';
-import { mergeRows, oldestSeq, upsertRow } from './console.js';
+import { type ConversationRow, conversations, history } from '../../shared/api.js';
+import { mergeRows, oldestSeq, upsertRow } from '../../shared/console.js';
 
 /** The current time, refreshed every second while `ticking` is true. */
 export function useNow(ticking: MaybeRefOrGetter<boolean>): Readonly<Ref<number>> {

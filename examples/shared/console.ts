@@ -1,33 +1,34 @@
 /**
- * The console's logic, kept out of the .svelte files so that `tsc` checks it: the session, the client
- * (one per session), and the small pure helpers the templates render.
+ * What the three example consoles share, kept out of .vue/.svelte/.tsx files so that `tsc` checks
+ * it once: the session, the client (one per session), and the small pure helpers they render.
  */
 import { type ChatMessage, LiveChatClient, localStorageOutbox } from '@org/live-chat-client';
 import { type ConversationRow, type Session, socketUrl } from './api.js';
 
-/** Distinct from the React console's keys, so the consoles can run side by side on one origin. */
-const sessionKey = 'live-chat-console-svelte:session';
-const outboxKey = (adminId: string) => `live-chat-console-svelte:outbox:${adminId}`;
+/** Which console: its storage keys are its own, so the consoles can run side by side on one origin. */
+export type Flavour = 'react' | 'vue' | 'svelte';
 
-export function loadSession(): Session | undefined {
+const sessionKey = (flavour: Flavour) => `live-chat-console-${flavour}:session`;
+
+export function loadSession(flavour: Flavour): Session | undefined {
   try {
-    return JSON.parse(localStorage.getItem(sessionKey) ?? 'null') ?? undefined;
+    return JSON.parse(localStorage.getItem(sessionKey(flavour)) ?? 'null') ?? undefined;
   } catch {
     return undefined;
   }
 }
 
-export function saveSession(session: Session | undefined): void {
-  if (session) localStorage.setItem(sessionKey, JSON.stringify(session));
-  else localStorage.removeItem(sessionKey);
+export function saveSession(flavour: Flavour, session: Session | undefined): void {
+  if (session) localStorage.setItem(sessionKey(flavour), JSON.stringify(session));
+  else localStorage.removeItem(sessionKey(flavour));
 }
 
 /** The client of one signed-in operator; its outbox survives a reload under the operator's own key. */
-export function createClient(session: Session): LiveChatClient {
+export function createClient(flavour: Flavour, session: Session): LiveChatClient {
   return new LiveChatClient({
     url: socketUrl(),
     token: session.token,
-    queue: { storage: localStorageOutbox(outboxKey(session.adminId)) },
+    queue: { storage: localStorageOutbox(`live-chat-console-${flavour}:outbox:${session.adminId}`) },
   });
 }
 
