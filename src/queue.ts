@@ -201,17 +201,18 @@ export function createOutbox(
   /** Arms the TTL timer (while active) and sends (while online) a pending message. */
   const start = (pending: Pending) => {
     if (active && pending.entry_.status === 'pending' && !pending.ttl_.pending_) expire(pending);
-    pump();
+    pump(pending);
   };
 
   /**
    * Sends the pending messages not sent on this connection yet, in order. When the server
    * announced its rate limit, they are paced to half of it (the other half is left for typing,
    * pings and joins), so flushing a large backlog after an outage is never cut off as a flood.
+   * With no backlog waiting for the pacer, every other pending message went out already: only
+   * `only` is looked at, so a send costs the same however many messages await their ack.
    */
-  const pump = () => {
-    pacer.clear_();
-    for (const pending of records.values()) {
+  const pump = (only?: Pending) => {
+    for (const pending of only && !pacer.pending_ ? [only] : (pacer.clear_(), records.values())) {
       if (!transmit) return;
       if (pending.entry_.status !== 'pending' || pending.sent_) continue;
       if (pace) {

@@ -71,7 +71,7 @@ describe('reconnect through a faulty network', () => {
     const sent = alice.sendMessage('U1', 'into the void', { tempId: 'stalled-1' }); // written to a dead link
     server.injectCustomerMessage('U1', 'while stalled');
     const detectedAt = Date.now();
-    await waitFor('heartbeat notices the dead link', () => alice.state !== 'connected', { timeoutMs: 2000 });
+    await waitFor('heartbeat notices the dead link', () => alice.state !== 'connected', { timeoutMs: 6000 });
     expect(Date.now() - detectedAt).toBeLessThan(1000);
     proxy.unstall(); // the old link delivers what it held (the message included) and the new one connects
     await waitForState(alice, 'connected');
@@ -95,7 +95,7 @@ describe('reconnect through a faulty network', () => {
     const connectionsBefore = server.connections.length;
     proxy.stall('existing');
     const sent = alice.sendMessage('U1', 'rescued');
-    await waitFor('dead link noticed', () => alice.state !== 'connected', { timeoutMs: 2000 });
+    await waitFor('dead link noticed', () => alice.state !== 'connected', { timeoutMs: 6000 });
     await waitForState(alice, 'connected');
     const ack = await sent;
     expect(ack.seq).toBe(1);

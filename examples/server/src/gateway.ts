@@ -15,11 +15,15 @@ const Close = { goingAway: 1001, unauthorized: 4001, policy: 4008, protocol: 440
 interface Connection {
   id: string;
   socket: WebSocket;
+  /** The TCP socket under `socket`: corked while one turn of the event loop writes frames to it. */
+  tcp: Duplex;
+  /** A frame went out in this turn of the event loop: more in the same turn are coalesced. */
+  sentThisTurn: boolean;
   operator: Operator | undefined;
   rooms: Set<string>;
   /** Rooms whose replay is being sent: live broadcasts wait here so none overtakes the replay. */
-  replaying: Map<string, string[]>;
-  typing: Map<string, NodeJS.Timeout>;
+  replaying: Map<string, string[]> | undefined;
+  typing: Map<string, NodeJS.Timeout> | undefined;
   tokens: number;
   refilledAt: number;
   authTimer: NodeJS.Timeout | undefined;
@@ -56,7 +60,7 @@ export class Gateway {
     this.#deps = deps;
     // ws enforces a hard cap well above ours (1009); frames between the two get our 4008.
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: deps.config.maxFrameBytes * 4 });
-    this.#wss.on('connection', (socket) => this.#accept(socket));
+    this.#wss.on('connection', (socket, request: IncomingMessage) => this.#accept(socket, request.socket));
     deps.bus.subscribe((broadcast) => this.#deliver(broadcast));
   }
 
@@ -113,15 +117,18 @@ export class Gateway {
     }
   }
 
-  #accept(socket: WebSocket): void {
+  #accept(socket: WebSocket, tcp: Duplex): void {
     const { config } = this.#deps;
     const connection: Connection = {
       id: `${this.#deps.processId}:${++this.#nextId}`,
       socket,
+      tcp,
+      sentThisTurn: false,
       operator: undefined,
       rooms: new Set(),
-      replaying: new Map(),
-      typing: new Map(),
+      // Created on first use: most connections never type or replay at a given moment (~190 B each).
+      replaying: undefined,
+      typing: undefined,
       tokens: config.rateLimit.burst,
       refilledAt: Date.now(),
       authTimer: undefined,
@@ -213,6 +220,7 @@ export class Gateway {
       return;
     }
     clearTimeout(connection.authTimer);
+    connection.authTimer = undefined; // a cleared timer still holds its memory while referenced
     const { adminId, name } = connection.operator;
     const { perSecond, burst } = this.#deps.config.rateLimit;
     // The rate limit is announced so that a client flushing a backlog can pace itself under it.
@@ -234,7 +242,7 @@ export class Gateway {
       if (!members) this.#rooms.set(room, (members = new Set()));
       members.add(connection);
     }
-    if (sinceSeq !== undefined) connection.replaying.set(room, []);
+    if (sinceSeq !== undefined) (connection.replaying ??= new Map()).set(room, []);
     const operators = await this.#deps.presence.join(room, connection.id, operator.adminId);
     await this.#deps.bus.publish({
       room,
@@ -257,8 +265,8 @@ export class Gateway {
       }
     } finally {
       // Live events that arrived during the replay follow it (the client drops seqs it has).
-      const held = connection.replaying.get(room) ?? [];
-      connection.replaying.delete(room);
+      const held = connection.replaying?.get(room) ?? [];
+      connection.replaying?.delete(room);
       for (const frame of held) this.#send(connection, frame);
     }
   }
@@ -266,7 +274,7 @@ export class Gateway {
   async #leave(connection: Connection, operator: Operator, room: string): Promise<void> {
     if (!connection.rooms.delete(room)) return;
     this.#stopTyping(connection, room);
-    connection.replaying.delete(room);
+    connection.replaying?.delete(room);
     const members = this.#rooms.get(room);
     members?.delete(connection);
     if (members?.size === 0) this.#rooms.delete(room);
@@ -277,9 +285,9 @@ export class Gateway {
   #typing(connection: Connection, operator: Operator, room: string, typing: boolean): void {
     if (!connection.rooms.has(room)) return;
     if (!typing) return this.#stopTyping(connection, room);
-    clearTimeout(connection.typing.get(room));
+    clearTimeout(connection.typing?.get(room));
     // Typing that is not refreshed expires here, so a client that vanished never leaves it on.
-    connection.typing.set(
+    (connection.typing ??= new Map()).set(
       room,
       setTimeout(() => this.#stopTyping(connection, room), this.#deps.config.typingTimeoutMs),
     );
@@ -291,10 +299,10 @@ export class Gateway {
   }
 
   #stopTyping(connection: Connection, room: string): void {
-    const timer = connection.typing.get(room);
+    const timer = connection.typing?.get(room);
     if (!timer || !connection.operator) return;
     clearTimeout(timer);
-    connection.typing.delete(room);
+    connection.typing!.delete(room);
     void this.#deps.bus.publish({
       room,
       except: connection.id,
@@ -321,17 +329,19 @@ export class Gateway {
   }
 
   #deliver(broadcast: Broadcast): void {
+    // Encoded once for every member (ws would convert a string to bytes per connection).
+    const data = Buffer.from(broadcast.frame);
     const targets = broadcast.room === undefined ? this.#connections.values() : (this.#rooms.get(broadcast.room) ?? []);
     for (const connection of targets) {
       if (connection.id === broadcast.except || !connection.operator) continue;
-      const held = broadcast.room === undefined ? undefined : connection.replaying.get(broadcast.room);
+      const held = broadcast.room === undefined ? undefined : connection.replaying?.get(broadcast.room);
       if (held) held.push(broadcast.frame);
-      else this.#send(connection, broadcast.frame);
+      else this.#send(connection, data);
     }
   }
 
-  #send(connection: Connection, frame: string): void {
-    const { socket } = connection;
+  #send(connection: Connection, frame: string | Buffer): void {
+    const { socket, tcp } = connection;
     if (socket.readyState !== WebSocket.OPEN) return;
     // A consumer that cannot keep up is cut off rather than buffered without bound.
     if (socket.bufferedAmount > this.#deps.config.maxBufferedBytes) {
@@ -339,12 +349,27 @@ export class Gateway {
       socket.terminate();
       return;
     }
-    socket.send(frame);
+    // The first frame of a turn of the event loop leaves at once; the ones after it in the same turn
+    // leave together at its end. The system call per frame is most of a broadcast's cost, and a burst
+    // fans out many frames per connection (each message two: message_sent, conversation_updated).
+    if (!connection.sentThisTurn) {
+      connection.sentThisTurn = true;
+      setImmediate(() => {
+        connection.sentThisTurn = false;
+        tcp.uncork();
+      });
+    } else if (!tcp.writableCorked) {
+      tcp.cork();
+    }
+    socket.send(frame, { binary: false });
+    // A long burst is not held back whole (nor counted against the slow-consumer limit above).
+    if (tcp.writableLength > 64 * 1024) tcp.uncork();
   }
 
   #touch(connection: Connection): void {
-    clearTimeout(connection.idleTimer);
-    connection.idleTimer = setTimeout(() => connection.socket.terminate(), this.#deps.config.idleTimeoutMs);
+    // Re-armed in place: no new timer per inbound frame.
+    if (connection.idleTimer) connection.idleTimer.refresh();
+    else connection.idleTimer = setTimeout(() => connection.socket.terminate(), this.#deps.config.idleTimeoutMs);
   }
 
   #withinRate(connection: Connection): boolean {
