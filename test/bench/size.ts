@@ -5,11 +5,10 @@
  * same way with esbuild.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { type Options, build as tsup } from 'tsup';
 import tsupConfig from '../../tsup.config.js';
-import { measure } from '../../scripts/size.js';
+import { compressed, measure } from '../../scripts/size.js';
 import { root } from './lib/proc.js';
 import { type Context, type SectionResult, runIfMain, table } from './lib/section.js';
 import { count, fixed } from './lib/stats.js';
@@ -40,12 +39,7 @@ async function measurePeer(source: string): Promise<{ minified: number; gzip: nu
     write: false,
     logLevel: 'silent',
   });
-  const code = result.outputFiles[0]!.contents;
-  return {
-    minified: code.length,
-    gzip: gzipSync(code, { level: 9 }).length,
-    brotli: brotliCompressSync(code, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
-  };
+  return compressed(result.outputFiles[0]!.contents);
 }
 
 export async function sizeSection(context: Context): Promise<SectionResult> {
