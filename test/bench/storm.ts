@@ -8,7 +8,7 @@
  * every client, exactly once.
  */
 import { Child } from './lib/proc.js';
-import { freePort } from './lib/redis.js';
+import { freePort } from '../support/ports.js';
 import { type Context, type SectionResult, runIfMain, table } from './lib/section.js';
 import { count, fixed, spread, summarize } from './lib/stats.js';
 import { benchSecret } from './client-overhead.js';

@@ -11,7 +11,8 @@ import { textEvent } from '../../examples/server/src/line.js';
 import { createRedisBackend } from '../../examples/server/src/redis.js';
 import type { LiveChatClient } from '../../src/index.js';
 import { texts, useHarness, waitFor } from '../support/harness.js';
-import { freePort, useRedis } from '../support/redis.js';
+import { freePort } from '../support/ports.js';
+import { useRedis } from '../support/redis.js';
 import { startServer, testSecret } from '../support/reference-server.js';
 
 const redis = useRedis();

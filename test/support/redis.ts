@@ -4,23 +4,11 @@
  * emptied before each test, killed after the last one. No persistence, no system service.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import net, { type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { freePort } from './ports.js';
 
 const startupTimeoutMs = 10_000;
-
-/** A free TCP port on 127.0.0.1 (released at once, so a short race is possible: startRedis retries). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 export class TestRedis {
   readonly port: number;
