@@ -14,7 +14,7 @@ import { TokenAuthority } from '../../examples/server/src/auth.js';
 import { SqliteStore } from '../../examples/server/src/store/sqlite.js';
 import { Child } from './lib/proc.js';
 import { profileMarkdown, summarizeProfile } from './lib/profile.js';
-import { type Context, type SectionResult, rotate, runIfMain, table } from './lib/section.js';
+import { type Context, type Section, type SectionResult, rotate, runIfMain, table } from './lib/section.js';
 import { count, fixed, median, ratio, ratios, spread, summarize } from './lib/stats.js';
 import type { ClientResult, ClientRun, LevelResult } from './workers/client.js';
 
@@ -85,6 +85,140 @@ async function storageCosts(context: Context): Promise<{ label: string; us: numb
 
 function µs(ms: number): string {
   return Number.isFinite(ms) ? `${Math.round(ms * 1000)} µs` : 'n/a';
+}
+
+export interface ThroughServersOptions {
+  /** Rounds (default: 1 quick, 5 full). */
+  rounds?: number;
+  /**
+   * Another copy of `examples/server/src` (e.g. the last commit's), run as one more contender
+   * beside the current tree: a before/after comparison under the same machine noise.
+   */
+  baselineDir?: string;
+}
+
+export interface ThroughServers {
+  /** The `### C.` subsection: table, notes, storage costs. */
+  markdown: string;
+  summary: SectionResult['summary'];
+  behind: string[];
+  /** The reference server's profile under send→ack load (full runs only). */
+  profile: string | undefined;
+}
+
+/** Part C: send→ack through the reference server (SQLite) vs socket.io emit-with-ack on an in-memory store. */
+async function throughServers(context: Context, token: string, counts: Counts, options: ThroughServersOptions = {}): Promise<ThroughServers> {
+  const { quick } = context;
+  const summary: SectionResult['summary'] = [];
+  const behind: string[] = [];
+  const startReference = (database: string, env: Record<string, string> = {}) =>
+    Child.start('servers/reference.ts', [], {
+      env: {
+        BENCH_SERVER_CONFIG: JSON.stringify({
+          jwtSecret: benchSecret,
+          databasePath: `${context.scratch}/${database}`,
+          // One benchmark client sends thousands of frames per second: lift the per-connection flood limit.
+          rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
+        }),
+        ...env,
+      },
+      lifetimeMs: 600_000,
+    });
+  const reference = startReference('client-overhead.sqlite');
+  const baseline = options.baselineDir ? startReference('client-overhead-baseline.sqlite', { BENCH_SERVER_DIR: options.baselineDir }) : undefined;
+  const store = Child.start('servers/peers.ts', ['socketio-store'], { lifetimeMs: 600_000 });
+  const referenceUrl = `ws://127.0.0.1:${(await reference.wait<{ type: string; port: number }>('ready', 30_000)).port}/api/v1/ws/live-chat`;
+  const storeUrl = `http://127.0.0.1:${(await store.wait<{ type: string; port: number }>('ready', 30_000)).port}`;
+  const cContenders = [
+    { key: 'ours', peer: 'ours', url: referenceUrl, label: '**@org/live-chat-client → reference server (SQLite)**' },
+    { key: 'ws', peer: 'ws', url: referenceUrl, label: 'ws hand-written client → reference server (SQLite)' },
+    { key: 'socketio', peer: 'socketio-ack', url: storeUrl, label: 'socket.io-client emit with ack → socket.io, in-memory store' },
+  ];
+  if (baseline) {
+    const baselineUrl = `ws://127.0.0.1:${(await baseline.wait<{ type: string; port: number }>('ready', 30_000)).port}/api/v1/ws/live-chat`;
+    cContenders.push(
+      { key: 'ours-baseline', peer: 'ours', url: baselineUrl, label: `@org/live-chat-client → baseline server (\`${options.baselineDir}\`)` },
+      { key: 'ws-baseline', peer: 'ws', url: baselineUrl, label: 'ws hand-written client → baseline server' },
+    );
+  }
+  const cRounds = options.rounds ?? (quick ? 1 : 5);
+  const c = new Map<string, LevelResult[]>(cContenders.map(({ key }) => [key, []]));
+  const cCounts: Counts = quick ? counts : { ...counts, pipelined: 10_000 };
+  for (let round = 0; round < cRounds; round++) {
+    for (const contender of rotate(cContenders, round)) {
+      context.log(`client C: round ${round + 1}/${cRounds} ${contender.key}`);
+      const [result] = await runClient(
+        context,
+        { peer: contender.peer, url: contender.url, token, room: `U-ref-${round}-${contender.key}`, join: true, held: [0] },
+        cCounts,
+      );
+      c.get(contender.key)!.push(result!);
+    }
+  }
+  const socketIo = c.get('socketio')!;
+  const cRows = cContenders.map(({ key, label }) => {
+    const runs = c.get(key)!;
+    return [
+      label,
+      spread(summarize(runs.map((run) => run.p50)), µs),
+      spread(summarize(runs.map((run) => run.p99)), µs),
+      spread(summarize(runs.map((run) => run.perSecond)), count),
+      ratio(ratios(runs.map((run) => run.p50), socketIo.map((run) => run.p50))),
+      ratio(ratios(runs.map((run) => run.perSecond), socketIo.map((run) => run.perSecond))),
+    ];
+  });
+  context.log('client C: SQLite store cost per message (in-process)');
+  const storage = await storageCosts(context);
+  const oursC = c.get('ours')!;
+  const latencyVsSocketIo = ratios(oursC.map((run) => run.p50), socketIo.map((run) => run.p50));
+  const rateVsSocketIo = ratios(oursC.map((run) => run.perSecond), socketIo.map((run) => run.perSecond));
+  summary.push(
+    { metric: 'send→ack p50 through our server (SQLite) vs socket.io emit-with-ack (memory)', value: ratio(latencyVsSocketIo), goal: '≤ 1.00×', met: latencyVsSocketIo.median <= 1 },
+    { metric: 'Pipelined send→ack throughput, same comparison', value: ratio(rateVsSocketIo), goal: '≥ 1.00×', met: rateVsSocketIo.median >= 1 },
+  );
+
+  let profile: string | undefined;
+  if (!quick) {
+    // The reference server under our client's send→ack load.
+    const file = `${context.scratch}/reference-server-send-ack.cpuprofile`;
+    context.log('client: profiling the reference server under send→ack load');
+    await reference.request({ type: 'profile-start' }, 'profiling', 10_000);
+    await runClient(context, { peer: 'ours', url: referenceUrl, token, room: 'U-profile', join: true, held: [0] }, { ...cCounts, sequential: 0 });
+    await reference.request({ type: 'profile-stop', file }, 'profiled', 30_000);
+    profile = profileMarkdown('Reference server process under our client\'s send→ack load', summarizeProfile(file, 12));
+  }
+  await reference.stop();
+  await store.stop();
+  await baseline?.stop();
+
+  if (latencyVsSocketIo.median > 1 || rateVsSocketIo.median < 1) {
+    behind.push(
+      `Through the server: our send→ack p50 is ${ratio(latencyVsSocketIo)} and our pipelined throughput ${ratio(rateVsSocketIo)} socket.io's emit-with-ack on its in-memory store. ` +
+        'The server, not the client, sets this pace (the hand-written `ws` client is no faster through it). Per message the reference server commits a SQLite ' +
+        `transaction (dedup lookup, insert, conversation upsert): ${fixed(storage[0]!.us, 0)} µs of CPU, of which the commit's write to the WAL file is about ` +
+        `${fixed(storage[0]!.us - storage[2]!.us, 0)} µs (the same append in memory: ${fixed(storage[2]!.us, 0)} µs); it then reads the conversation back for ` +
+        `\`conversation_updated\` (${fixed(storage[1]!.us - storage[0]!.us, 0)} µs more) and sends that frame to every operator. socket.io's store pushes to an array. ` +
+        'The profile below shows the same: most of the server\'s time is better-sqlite3\'s `run` under `sqliteTransaction` (BEGIN/COMMIT). ' +
+        'Not changed here (storage design, not a hot-path fix): committing the appends of one event-loop turn together (group commit) and returning the ' +
+        'conversation summary from the append instead of reading it back would close most of the gap.',
+    );
+  }
+
+  const markdown = [
+    `### C. Through real servers: our reference server with SQLite vs socket.io with an in-memory store`,
+    '',
+    `${cRounds} round(s), ${count(cCounts.pipelined)} pipelined messages each, clients joined to the conversation first. The reference server runs as \`npm start\` does ` +
+      '(SQLite file, WAL) with one change: the per-connection rate limit (20/s) is lifted, or a benchmark client would be cut off as a flood. ' +
+      'The socket.io server keeps a seq per conversation and a dedup map in memory and acks (`servers/peers.ts`, `socketio-store`).',
+    '',
+    table(['client → server', 'send→ack p50', 'p99', 'pipelined msg/s', 'p50 vs socket.io', 'msg/s vs socket.io'], cRows),
+    '',
+    'What one message costs the reference server\'s SQLite store alone (CPU µs per message, in the orchestrator process, median of 3 × ' +
+      `${count(quick ? 1000 : 5000)} appends):`,
+    '',
+    table(['store operation', 'CPU µs / message'], storage.map(({ label, us }) => [label, fixed(us, 1)])),
+  ].join('\n');
+  return { markdown, summary, behind, profile };
 }
 
 export async function clientSection(context: Context): Promise<SectionResult> {
@@ -189,60 +323,9 @@ export async function clientSection(context: Context): Promise<SectionResult> {
   await socketIoEcho.stop();
 
   // --- C: through real servers -----------------------------------------------------------------
-  const reference = Child.start('servers/reference.ts', [], {
-    env: {
-      BENCH_SERVER_CONFIG: JSON.stringify({
-        jwtSecret: benchSecret,
-        databasePath: `${context.scratch}/client-overhead.sqlite`,
-        // One benchmark client sends thousands of frames per second: lift the per-connection flood limit.
-        rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
-      }),
-    },
-    lifetimeMs: 600_000,
-  });
-  const store = Child.start('servers/peers.ts', ['socketio-store'], { lifetimeMs: 600_000 });
-  const referenceUrl = `ws://127.0.0.1:${(await reference.wait<{ type: string; port: number }>('ready', 30_000)).port}/api/v1/ws/live-chat`;
-  const storeUrl = `http://127.0.0.1:${(await store.wait<{ type: string; port: number }>('ready', 30_000)).port}`;
-  const cContenders = [
-    { key: 'ours', peer: 'ours', url: referenceUrl, label: '**@org/live-chat-client → reference server (SQLite)**' },
-    { key: 'ws', peer: 'ws', url: referenceUrl, label: 'ws hand-written client → reference server (SQLite)' },
-    { key: 'socketio', peer: 'socketio-ack', url: storeUrl, label: 'socket.io-client emit with ack → socket.io, in-memory store' },
-  ];
-  const cRounds = quick ? 1 : 5;
-  const c = new Map<string, LevelResult[]>(cContenders.map(({ key }) => [key, []]));
-  const cCounts: Counts = quick ? counts : { ...counts, pipelined: 10_000 };
-  for (let round = 0; round < cRounds; round++) {
-    for (const contender of rotate(cContenders, round)) {
-      context.log(`client C: round ${round + 1}/${cRounds} ${contender.key}`);
-      const [result] = await runClient(
-        context,
-        { peer: contender.peer, url: contender.url, token, room: `U-ref-${round}-${contender.key}`, join: true, held: [0] },
-        cCounts,
-      );
-      c.get(contender.key)!.push(result!);
-    }
-  }
-  const socketIo = c.get('socketio')!;
-  const cRows = cContenders.map(({ key, label }) => {
-    const runs = c.get(key)!;
-    return [
-      label,
-      spread(summarize(runs.map((run) => run.p50)), µs),
-      spread(summarize(runs.map((run) => run.p99)), µs),
-      spread(summarize(runs.map((run) => run.perSecond)), count),
-      ratio(ratios(runs.map((run) => run.p50), socketIo.map((run) => run.p50))),
-      ratio(ratios(runs.map((run) => run.perSecond), socketIo.map((run) => run.perSecond))),
-    ];
-  });
-  context.log('client C: SQLite store cost per message (in-process)');
-  const storage = await storageCosts(context);
-  const oursC = c.get('ours')!;
-  const latencyVsSocketIo = ratios(oursC.map((run) => run.p50), socketIo.map((run) => run.p50));
-  const rateVsSocketIo = ratios(oursC.map((run) => run.perSecond), socketIo.map((run) => run.perSecond));
-  summary.push(
-    { metric: 'send→ack p50 through our server (SQLite) vs socket.io emit-with-ack (memory)', value: ratio(latencyVsSocketIo), goal: '≤ 1.00×', met: latencyVsSocketIo.median <= 1 },
-    { metric: 'Pipelined send→ack throughput, same comparison', value: ratio(rateVsSocketIo), goal: '≥ 1.00×', met: rateVsSocketIo.median >= 1 },
-  );
+  const through = await throughServers(context, token, counts);
+  summary.push(...through.summary);
+  behind.push(...through.behind);
 
   // --- Profiles: where the time goes (the measured phase only) -----------------------------------
   const profiles: string[] = [];
@@ -256,16 +339,8 @@ export async function clientSection(context: Context): Promise<SectionResult> {
       profiles.push(profileMarkdown(`Client process, ${peer}, ${count(counts.pipelined)} pipelined messages against the echo server`, summarizeProfile(file, 12)));
     }
     await wsEchoForProfile.stop();
-    // The reference server under our client's send→ack load.
-    const file = `${context.scratch}/reference-server-send-ack.cpuprofile`;
-    context.log('client: profiling the reference server under send→ack load');
-    await reference.request({ type: 'profile-start' }, 'profiling', 10_000);
-    await runClient(context, { peer: 'ours', url: referenceUrl, token, room: 'U-profile', join: true, held: [0] }, { ...cCounts, sequential: 0 });
-    await reference.request({ type: 'profile-stop', file }, 'profiled', 30_000);
-    profiles.push(profileMarkdown('Reference server process under our client\'s send→ack load', summarizeProfile(file, 12)));
+    if (through.profile) profiles.push(through.profile);
   }
-  await reference.stop();
-  await store.stop();
 
   if (cpuRatio.median > 1.1 || rateRatio.median < 0.9) {
     behind.push(
@@ -275,19 +350,6 @@ export async function clientSection(context: Context): Promise<SectionResult> {
         'See the client profiles below.',
     );
   }
-  if (latencyVsSocketIo.median > 1 || rateVsSocketIo.median < 1) {
-    behind.push(
-      `Through the server: our send→ack p50 is ${ratio(latencyVsSocketIo)} and our pipelined throughput ${ratio(rateVsSocketIo)} socket.io's emit-with-ack on its in-memory store. ` +
-        'The server, not the client, sets this pace (the hand-written `ws` client is no faster through it). Per message the reference server commits a SQLite ' +
-        `transaction (dedup lookup, insert, conversation upsert): ${fixed(storage[0]!.us, 0)} µs of CPU, of which the commit's write to the WAL file is about ` +
-        `${fixed(storage[0]!.us - storage[2]!.us, 0)} µs (the same append in memory: ${fixed(storage[2]!.us, 0)} µs); it then reads the conversation back for ` +
-        `\`conversation_updated\` (${fixed(storage[1]!.us - storage[0]!.us, 0)} µs more) and sends that frame to every operator. socket.io's store pushes to an array. ` +
-        'The profile below shows the same: most of the server\'s time is better-sqlite3\'s `run` under `sqliteTransaction` (BEGIN/COMMIT). ' +
-        'Not changed here (storage design, not a hot-path fix): committing the appends of one event-loop turn together (group commit) and returning the ' +
-        'conversation summary from the append instead of reading it back would close most of the gap.',
-    );
-  }
-
   const markdown = [
     `### A. Against an echo server (the client's own cost)`,
     '',
@@ -307,21 +369,27 @@ export async function clientSection(context: Context): Promise<SectionResult> {
     '',
     table(['client', 'acks pending', 'CPU µs/msg', 'vs none pending', 'pipelined msg/s', 'send→ack p50'], bRows),
     '',
-    `### C. Through real servers: our reference server with SQLite vs socket.io with an in-memory store`,
-    '',
-    `${cRounds} round(s), ${count(cCounts.pipelined)} pipelined messages each, clients joined to the conversation first. The reference server runs as \`npm start\` does ` +
-      '(SQLite file, WAL) with one change: the per-connection rate limit (20/s) is lifted, or a benchmark client would be cut off as a flood. ' +
-      'The socket.io server keeps a seq per conversation and a dedup map in memory and acks (`servers/peers.ts`, `socketio-store`).',
-    '',
-    table(['client → server', 'send→ack p50', 'p99', 'pipelined msg/s', 'p50 vs socket.io', 'msg/s vs socket.io'], cRows),
-    '',
-    'What one message costs the reference server\'s SQLite store alone (CPU µs per message, in the orchestrator process, median of 3 × ' +
-      `${count(quick ? 1000 : 5000)} appends):`,
-    '',
-    table(['store operation', 'CPU µs / message'], storage.map(({ label, us }) => [label, fixed(us, 1)])),
+    through.markdown,
     ...(profiles.length ? ['', '### Profiles', '', ...profiles.flatMap((profile) => [profile, ''])] : []),
   ].join('\n');
   return { title: 'Client overhead', markdown, summary, behind };
+}
+
+/**
+ * Part C alone (`npm run bench -- --only server-ack`): send→ack through the reference server vs
+ * socket.io, with the SQLite store costs and, in a full run, the server's profile. Not in the
+ * default run (the client section includes it).
+ */
+export function serverAckSection(options: ThroughServersOptions = {}): Section {
+  return async (context) => {
+    const token = await new TokenAuthority(benchSecret).sign({ adminId: 'bench-operator' }, 3600);
+    const counts: Counts = context.quick
+      ? { warmup: 300, sequential: 300, pipelined: 2000, window: 100 }
+      : { warmup: 2000, sequential: 2000, pipelined: 20_000, window: 100 };
+    const through = await throughServers(context, token, counts, options);
+    const markdown = [through.markdown, ...(through.profile ? ['', '### Profile', '', through.profile] : [])].join('\n');
+    return { title: 'Send→ack through the servers', markdown, summary: through.summary, behind: through.behind };
+  };
 }
 
 await runIfMain(import.meta.url, clientSection);

@@ -6,12 +6,18 @@
  *   npm run bench -- --quick         smoke run (tiny counts, one round), written to .tmp/bench/
  *   npm run bench -- --only fanout   some sections only (size, client, fanout, memory, storm)
  *   npm run bench -- --out file.md   another output file
+ *
+ *   npm run bench -- --only server-ack [--rounds 9] [--baseline dir]
+ *       only part C of the client section (send→ack through the reference server vs socket.io),
+ *       written to .tmp/bench/server-ack.md unless --out says otherwise; --baseline runs another
+ *       copy of examples/server/src (e.g. `git worktree` of the last commit) as one more contender.
+ *       Not part of the default run.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname } from 'node:path';
-import { clientSection } from './client-overhead.js';
+import { dirname, resolve } from 'node:path';
+import { clientSection, serverAckSection } from './client-overhead.js';
 import { fanoutSection } from './fanout.js';
 import { fileLimits, memorySection } from './memory.js';
 import { root, stopAll } from './lib/proc.js';
@@ -19,22 +25,32 @@ import { type Section, type SectionResult, createContext, table } from './lib/se
 import { sizeSection, version } from './size.js';
 import { stormSection } from './storm.js';
 
+function option(name: string): string | undefined {
+  const index = process.argv.indexOf(name);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
+const rounds = option('--rounds');
 const sections: Record<string, { title: string; run: Section }> = {
   size: { title: 'Bundle cost', run: sizeSection },
   client: { title: 'Client overhead', run: clientSection },
   fanout: { title: 'Server fan-out', run: fanoutSection },
   memory: { title: 'Memory per idle connection', run: memorySection },
   storm: { title: 'Reconnect storm', run: stormSection },
+  // Not in the default run: part C of `client` on its own.
+  'server-ack': {
+    title: 'Send→ack through the servers',
+    run: serverAckSection({ ...(rounds && { rounds: Number(rounds) }), ...(option('--baseline') && { baselineDir: resolve(option('--baseline')!) }) }),
+  },
 };
-
-function option(name: string): string | undefined {
-  const index = process.argv.indexOf(name);
-  return index >= 0 ? process.argv[index + 1] : undefined;
-}
+const defaultSections = ['size', 'client', 'fanout', 'memory', 'storm'];
 
 const quick = process.argv.includes('--quick');
-const only = option('--only')?.split(',') ?? Object.keys(sections);
-const out = option('--out') ?? (quick ? `${root}.tmp/bench/benchmarks.quick.md` : `${root}docs/benchmarks.md`);
+const only = option('--only')?.split(',') ?? defaultSections;
+// A partial run of its own never overwrites the full report unless asked to.
+const out =
+  option('--out') ??
+  (quick ? `${root}.tmp/bench/benchmarks.quick.md` : only.includes('server-ack') ? `${root}.tmp/bench/server-ack.md` : `${root}docs/benchmarks.md`);
 const limitMs = (quick ? 5 : 15) * 60_000;
 
 const startedAt = Date.now();
