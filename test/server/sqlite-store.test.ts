@@ -1,5 +1,9 @@
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, expect, test } from 'vitest';
 import { SqliteStore } from '../../examples/server/src/store/sqlite.js';
+import type { MessageContent } from '../../src/protocol.js';
 import { tempDir } from '../support/reference-server.js';
 import { describeStoreContract } from '../support/store-contract.js';
 
@@ -24,4 +28,84 @@ describeStoreContract('SQLite file, two connections', async () => {
       dir.remove();
     },
   };
+});
+
+// Group commit, as only SQLite does it: what the contract cannot see from outside.
+
+const text = (value: string): MessageContent => ({ type: 'text', text: value });
+const cleanup: (() => void)[] = [];
+afterEach(() => {
+  for (const step of cleanup.splice(0).reverse()) step();
+});
+
+function fileStore(): { store: SqliteStore; path: string } {
+  const dir = tempDir();
+  const path = join(dir.path, 'live-chat.sqlite');
+  const store = new SqliteStore(path);
+  cleanup.push(() => dir.remove(), () => void store.close());
+  return { store, path };
+}
+
+/** Frames (page writes) in the WAL file: each commit appends one per page it changed. */
+function walFrames(path: string): number {
+  const size = statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+  return size === 0 ? 0 : (size - 32) / (24 + 4096);
+}
+
+test('the appends of one turn are one transaction: one write of the pages they share, not one per message', async () => {
+  const { store, path } = fileStore();
+  await store.appendCustomerMessage('U1', text('warm-up: tables and indexes have their first pages'));
+  const before = walFrames(path);
+  const results = await Promise.all(Array.from({ length: 50 }, (_, index) => store.appendOperatorMessage('U1', 'alice', `t${index}`, text(`m${index}`))));
+  expect(results.map((result) => result.message.seq)).toEqual(Array.from({ length: 50 }, (_, index) => index + 2));
+  // One commit of the few pages involved (messages, the dedup index, the conversation); one
+  // transaction per message would write those pages 50 times (about 150 frames).
+  expect(walFrames(path) - before).toBeLessThan(15);
+
+  // Awaited one by one, each append is its own turn and its own commit.
+  const sequential = walFrames(path);
+  for (let index = 0; index < 5; index++) await store.appendOperatorMessage('U1', 'alice', `one-${index}`, text(`one ${index}`));
+  expect(walFrames(path) - sequential).toBeGreaterThanOrEqual(5 * 2);
+});
+
+test('a SQLite error inside a batch (a trigger aborts one insert): that caller gets it, the others are stored', async () => {
+  const { store, path } = fileStore();
+  await store.appendCustomerMessage('U1', text('creates the tables'));
+  const admin = new Database(path);
+  cleanup.push(() => admin.close());
+  admin.exec(`CREATE TRIGGER refuse BEFORE INSERT ON messages WHEN NEW.body LIKE '%refused%' BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END`);
+
+  const settled = await Promise.allSettled([
+    store.appendOperatorMessage('U1', 'alice', 't1', text('one')),
+    store.appendOperatorMessage('U1', 'alice', 't2', text('refused')),
+    store.appendCustomerMessage('U1', text('three'), { externalId: 'line-3' }),
+  ]);
+  expect(settled.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+  expect(String((settled[1] as PromiseRejectedResult).reason)).toContain('refused by trigger');
+  const values = settled.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+  expect(values.map((result) => [result.message.seq, result.duplicate])).toEqual([
+    [2, false],
+    [3, false],
+  ]);
+  const stored = admin.prepare<[], { seq: number; body: string }>('SELECT seq, body FROM messages ORDER BY seq').all();
+  expect(stored.map((row) => [row.seq, (JSON.parse(row.body) as MessageContent).text])).toEqual([
+    [1, 'creates the tables'],
+    [2, 'one'],
+    [3, 'three'],
+  ]);
+});
+
+test('close() commits the appends already asked for before it closes the file', async () => {
+  const dir = tempDir();
+  cleanup.push(() => dir.remove());
+  const path = join(dir.path, 'live-chat.sqlite');
+  const store = new SqliteStore(path);
+  const appended = store.appendCustomerMessage('U1', text('asked for just before the shutdown'));
+  await store.close();
+  expect((await appended).message.seq).toBe(1);
+  const reopened = new SqliteStore(path);
+  cleanup.push(() => void reopened.close());
+  expect((await reopened.messagesAfter('U1', 0, 10))?.map((message) => message.message.text)).toEqual(['asked for just before the shutdown']);
+  // After close, an append fails (its caller hears it) rather than hanging.
+  await expect(store.appendCustomerMessage('U1', text('too late'))).rejects.toThrow(/not open/);
 });

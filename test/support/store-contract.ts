@@ -102,7 +102,9 @@ export function describeStoreContract(name: string, open: () => Promise<StoreFix
       const original = await store.appendOperatorMessage('U1', 'alice', 'temp-1', text('first try'));
       await store.appendCustomerMessage('U1', text('customer in between'));
       const retry = await store.appendOperatorMessage('U1', 'alice', 'temp-1', text('changed on retry'));
-      expect(retry).toEqual({ message: original.message, duplicate: true });
+      expect([retry.message, retry.duplicate]).toEqual([original.message, true]);
+      // The conversation as it is now (the customer spoke after the original).
+      expect(retry.conversation).toEqual(await store.getConversation('U1'));
       expect(retry.message.message).toEqual(text('first try'));
       // The retry took no seq, and did not touch the summary (the customer spoke last).
       expect(await store.getConversation('U1')).toMatchObject({ lastSeq: 2, status: 'waiting', unreadCount: 1 });
@@ -115,7 +117,8 @@ export function describeStoreContract(name: string, open: () => Promise<StoreFix
     test('customer messages are deduplicated on externalId (webhook redelivery); without one, never', async () => {
       const original = await store.appendCustomerMessage('U1', text('hello'), { externalId: 'line-1' });
       const redelivered = await store.appendCustomerMessage('U1', text('hello'), { externalId: 'line-1' });
-      expect(redelivered).toEqual({ message: original.message, duplicate: true });
+      expect([redelivered.message, redelivered.duplicate]).toEqual([original.message, true]);
+      expect(redelivered.conversation).toEqual(await store.getConversation('U1'));
       const anonymous1 = await store.appendCustomerMessage('U1', text('same text'));
       const anonymous2 = await store.appendCustomerMessage('U1', text('same text'));
       expect([anonymous1.message.seq, anonymous1.duplicate, anonymous2.message.seq, anonymous2.duplicate]).toEqual([2, false, 3, false]);
@@ -200,6 +203,143 @@ export function describeStoreContract(name: string, open: () => Promise<StoreFix
       await store.appendCustomerMessage('U-y', text('y'));
       await store.appendCustomerMessage('U-0', text('0'));
       expect((await store.listConversations()).map((summary) => summary.id)).toEqual(['U-0', 'U-y', 'U-z', 'U-b', 'U-c', 'U-a']);
+    });
+
+    test('the summary an append returns is the conversation right after it: what getConversation says then', async () => {
+      const steps = [
+        () => store.appendCustomerMessage('U1', text('one'), { displayName: 'Yamada' }),
+        () => store.appendCustomerMessage('U1', text('two'), { externalId: 'line-2' }),
+        () => store.appendOperatorMessage('U1', 'alice', 't1', text('answer')),
+        () => store.appendOperatorMessage('U2', 'bob', 't1', text('first contact, no name ever')),
+        () => store.appendCustomerMessage('U1', text('again'), { displayName: 'Yamada Taro' }),
+        () => store.appendOperatorMessage('U1', 'alice', 't1', text('a retry of t1')), // duplicate: U1 as it is now
+        () => store.appendCustomerMessage('U2', text('redelivered?'), { externalId: 'line-2' }), // duplicate of a U1 message
+        () => store.appendCustomerMessage('U2', text('hi'), { externalId: 'line-3' }),
+      ];
+      const expected = [
+        { id: 'U1', lastSeq: 1, unreadCount: 1, status: 'waiting', displayName: 'Yamada' },
+        { id: 'U1', lastSeq: 2, unreadCount: 2, status: 'waiting', displayName: 'Yamada' },
+        { id: 'U1', lastSeq: 3, unreadCount: 0, status: 'answered', displayName: 'Yamada' },
+        { id: 'U2', lastSeq: 1, unreadCount: 0, status: 'answered', displayName: undefined },
+        { id: 'U1', lastSeq: 4, unreadCount: 1, status: 'waiting', displayName: 'Yamada Taro' },
+        { id: 'U1', lastSeq: 4, unreadCount: 1, status: 'waiting', displayName: 'Yamada Taro' },
+        { id: 'U1', lastSeq: 4, unreadCount: 1, status: 'waiting', displayName: 'Yamada Taro' },
+        { id: 'U2', lastSeq: 2, unreadCount: 1, status: 'waiting', displayName: undefined },
+      ];
+      for (const [index, step] of steps.entries()) {
+        const result = await step();
+        expect(result.conversation, `step ${index}`).toMatchObject(expected[index]!);
+        expect(result.conversation, `step ${index}`).toEqual(await store.getConversation(expected[index]!.id));
+        if (!result.duplicate) {
+          expect(result.conversation.lastMessage, `step ${index}`).toEqual(result.message);
+          expect(result.conversation.updatedAt, `step ${index}`).toBe(result.message.createdAt);
+        }
+      }
+    });
+
+    test('appends asked for in one turn all commit, with consecutive seqs, each resolved after its commit', async () => {
+      const other = await fixture!.second();
+      const visible: number[] = [];
+      // Every append is requested before any is awaited: one turn of the event loop (one batch).
+      const pending = [
+        store.appendCustomerMessage('U1', text('c1'), { displayName: 'Yamada' }),
+        store.appendOperatorMessage('U1', 'alice', 't1', text('o1')),
+        store.appendCustomerMessage('U2', text('other conversation')),
+        store.appendCustomerMessage('U1', text('c2'), { externalId: 'line-1' }),
+        store.appendOperatorMessage('U1', 'bob', 't1', text('o2')),
+        ...Array.from({ length: 45 }, (_, index) => store.appendOperatorMessage('U1', 'alice', `burst-${index}`, text(`b${index}`))),
+      ].map((append) =>
+        append.then(async (result) => {
+          // Resolved means committed: another connection already sees it.
+          const stored = (await other.messagesAfter(result.message.conversationId, result.message.seq - 1, 1)) ?? [];
+          visible.push(stored[0]?.seq === result.message.seq ? 1 : 0);
+          return result;
+        }),
+      );
+      const results = await Promise.all(pending);
+      expect(results.every((result) => !result.duplicate)).toBe(true);
+      expect(results.map((result) => `${result.message.conversationId}:${result.message.seq}`)).toEqual([
+        'U1:1',
+        'U1:2',
+        'U2:1',
+        'U1:3',
+        'U1:4',
+        ...Array.from({ length: 45 }, (_, index) => `U1:${index + 5}`),
+      ]);
+      expect(visible).toEqual(results.map(() => 1));
+      expect(seqs(await other.messagesAfter('U1', 0, 100))).toEqual(Array.from({ length: 49 }, (_, i) => i + 1));
+      expect((await other.messagesAfter('U1', 0, 4))?.map((message) => message.message.text)).toEqual(['c1', 'o1', 'c2', 'o2']);
+      // Each summary is the conversation right after that append, not after the whole batch.
+      expect(results.slice(0, 5).map(({ conversation }) => [conversation.lastSeq, conversation.unreadCount, conversation.status])).toEqual([
+        [1, 1, 'waiting'],
+        [2, 0, 'answered'],
+        [1, 1, 'waiting'],
+        [3, 1, 'waiting'],
+        [4, 0, 'answered'],
+      ]);
+      expect(results[3]!.conversation.displayName).toBe('Yamada');
+      expect(results.at(-1)!.conversation).toEqual(await other.getConversation('U1'));
+      expect(results[2]!.conversation).toEqual(await other.getConversation('U2'));
+    });
+
+    test('a temp_id or LINE id repeated within one turn is stored once; the repeat returns the original', async () => {
+      const [first, again, customer, redelivered, after, bob] = await Promise.all([
+        store.appendOperatorMessage('U1', 'alice', 'same', text('first try')),
+        store.appendOperatorMessage('U1', 'alice', 'same', text('changed on retry')),
+        store.appendCustomerMessage('U1', text('hello'), { externalId: 'line-1' }),
+        store.appendCustomerMessage('U1', text('hello'), { externalId: 'line-1' }),
+        store.appendCustomerMessage('U1', text('after')),
+        store.appendOperatorMessage('U1', 'bob', 'same', text('bob may use it too')),
+      ]);
+      expect([first, again, customer, redelivered, after, bob].map((result) => [result!.message.seq, result!.duplicate])).toEqual([
+        [1, false],
+        [1, true],
+        [2, false],
+        [2, true],
+        [3, false],
+        [4, false],
+      ]);
+      expect(again!.message).toEqual(first!.message);
+      expect(redelivered!.message).toEqual(customer!.message);
+      const stored = (await store.messagesAfter('U1', 0, 100)) ?? [];
+      expect(stored.map((message) => [message.seq, message.message.text])).toEqual([
+        [1, 'first try'],
+        [2, 'hello'],
+        [3, 'after'],
+        [4, 'bob may use it too'],
+      ]);
+      expect(await store.getConversation('U1')).toMatchObject({ lastSeq: 4, status: 'answered', unreadCount: 0 });
+    });
+
+    test('an append that fails in a batch fails alone: the others are stored, seqs without a gap', async () => {
+      // JSON cannot encode a BigInt: this append throws when it is serialized for storage.
+      const unencodable = { type: 'text', text: 'bad', size: 10n } as unknown as MessageContent;
+      const settled = await Promise.allSettled([
+        store.appendOperatorMessage('U1', 'alice', 't1', text('before')),
+        store.appendCustomerMessage('U1', text('before too'), { externalId: 'line-1' }),
+        store.appendOperatorMessage('U1', 'alice', 't-bad', unencodable),
+        store.appendCustomerMessage('U2', text('elsewhere')),
+        store.appendOperatorMessage('U1', 'alice', 't2', text('after')),
+      ]);
+      expect(settled.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      const values = settled.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : undefined));
+      // Nothing was stored twice on the way (a retry of a batch that was half written would make duplicates).
+      expect(values.map((result) => result && [result.message.conversationId, result.message.seq, result.duplicate])).toEqual([
+        ['U1', 1, false],
+        ['U1', 2, false],
+        undefined,
+        ['U2', 1, false],
+        ['U1', 3, false],
+      ]);
+      expect((await store.messagesAfter('U1', 0, 100))?.map((message) => [message.seq, message.message.text])).toEqual([
+        [1, 'before'],
+        [2, 'before too'],
+        [3, 'after'],
+      ]);
+      expect(await store.getConversation('U1')).toMatchObject({ lastSeq: 3 });
+      // The failed temp_id was not taken: it can be sent again.
+      const retried = await store.appendOperatorMessage('U1', 'alice', 't-bad', text('fixed'));
+      expect([retried.message.seq, retried.duplicate]).toEqual([4, false]);
     });
 
     test('200 concurrent appends to one conversation through two connections: seqs exactly 1..200', async () => {

@@ -5,7 +5,7 @@ import type { Operator, TokenAuthority } from './auth.js';
 import type { ServerConfig } from './config.js';
 import type { Broadcast, Bus, Presence } from './fanout.js';
 import { type ClientFrame, encode, isFrameError, parseClientFrame } from './protocol.js';
-import type { Store, StoredMessage } from './store/types.js';
+import type { AppendResult, ConversationSummary, Store, StoredMessage } from './store/types.js';
 
 export const LIVE_CHAT_PATH = '/api/v1/ws/live-chat';
 
@@ -77,11 +77,11 @@ export class Gateway {
     this.#wss.handleUpgrade(request, socket, head, (ws) => this.#wss.emit('connection', ws, request));
   }
 
-  /** Publishes a stored message to its room and the conversation list to everyone. */
-  async publishMessage(message: StoredMessage): Promise<void> {
+  /** Publishes a stored message to its room and the conversation's new summary to everyone. */
+  async publishAppended({ message, conversation }: AppendResult): Promise<void> {
     const [type, payload] = messageFrame(message);
     await this.#deps.bus.publish({ room: message.conversationId, frame: encodeAt(type, payload, message.createdAt) });
-    await this.#publishConversation(message.conversationId);
+    await this.#publishConversation(conversation);
   }
 
   /** Graceful shutdown: every socket is closed with 1001 so clients reconnect (elsewhere) at once. */
@@ -185,7 +185,7 @@ export class Gateway {
         return this.#typing(connection, operator, frame.conversationId, frame.type === 'typing_start');
       case 'message_send': {
         this.#stopTyping(connection, frame.conversationId);
-        const { message, duplicate } = await this.#deps.store.appendOperatorMessage(
+        const { message, duplicate, conversation } = await this.#deps.store.appendOperatorMessage(
           frame.conversationId,
           operator.adminId,
           frame.tempId,
@@ -198,7 +198,7 @@ export class Gateway {
         if (duplicate || !connection.rooms.has(frame.conversationId)) this.#send(connection, ack);
         if (duplicate) return;
         await this.#deps.bus.publish({ room: frame.conversationId, frame: ack });
-        return this.#publishConversation(frame.conversationId);
+        return this.#publishConversation(conversation);
       }
     }
   }
@@ -310,9 +310,8 @@ export class Gateway {
     });
   }
 
-  async #publishConversation(conversationId: string): Promise<void> {
-    const conversation = await this.#deps.store.getConversation(conversationId);
-    if (!conversation) return;
+  /** `conversation_updated` for everyone, with the summary the append returned (no read back). */
+  async #publishConversation(conversation: ConversationSummary): Promise<void> {
     await this.#deps.bus.publish({ frame: encode('conversation_updated', conversationPayload(conversation)) });
   }
 

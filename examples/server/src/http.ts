@@ -85,7 +85,7 @@ export function createHttpHandler(deps: HttpDeps): (request: IncomingMessage, re
       for (const { conversationId, message, externalId } of messages) {
         const result = await store.appendCustomerMessage(conversationId, message, externalId ? { externalId } : {});
         // A LINE redelivery of a message already stored is acknowledged, not fanned out again.
-        if (!result.duplicate) await gateway.publishMessage(result.message);
+        if (!result.duplicate) await gateway.publishAppended(result);
       }
       return json(response, 200, {});
     }

@@ -47,6 +47,8 @@ type Log = (message: string) => void;
  * KEYS: dedup hash, seq counter, stream, conversation hash, conversation index.
  * ARGV: dedup field ('' for none), message JSON object without seq, sender, index score,
  * conversation id, display name ('' for none), createdAt, messages channel.
+ * Returns `{1, original JSON}` for a duplicate, else `{0, JSON, unread count, display name or ''}`:
+ * with what the caller knows, the conversation summary after the append (no read back).
  */
 const appendScript = `
 if ARGV[1] ~= '' then
@@ -57,8 +59,9 @@ local seq = redis.call('INCR', KEYS[2])
 local json = '{"seq":' .. string.format('%d', seq) .. ',' .. string.sub(ARGV[2], 2)
 redis.call('XADD', KEYS[3], seq .. '-0', 'm', json)
 if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], ARGV[1], json) end
+local unread = 0
 if ARGV[3] == 'customer' then
-  redis.call('HINCRBY', KEYS[4], 'unread_count', 1)
+  unread = redis.call('HINCRBY', KEYS[4], 'unread_count', 1)
   redis.call('HSET', KEYS[4], 'status', 'waiting')
 else
   redis.call('HSET', KEYS[4], 'unread_count', 0, 'status', 'answered')
@@ -67,7 +70,7 @@ redis.call('HSET', KEYS[4], 'last_seq', seq, 'updated_at', ARGV[7], 'last', json
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[4], 'display_name', ARGV[6]) end
 redis.call('ZADD', KEYS[5], ARGV[4], ARGV[5])
 redis.call('PUBLISH', ARGV[8], json)
-return {0, json}
+return {0, json, unread, redis.call('HGET', KEYS[4], 'display_name') or ''}
 `;
 
 type AppendCommand = (
@@ -84,7 +87,7 @@ type AppendCommand = (
   displayName: string,
   createdAt: string,
   messagesChannel: string,
-) => Promise<[number, string]>;
+) => Promise<[0, string, number, string] | [1, string]>;
 
 /**
  * Storage in Redis: a stream per conversation for ordered history and replay, hashes for dedup and
@@ -159,7 +162,7 @@ export class RedisStore implements Store {
     const now = Date.now();
     const createdAt = new Date(now).toISOString();
     const { conversationId } = message;
-    const [duplicate, json] = await this.#redis.liveChatAppend(
+    const reply = await this.#redis.liveChatAppend(
       dedupKey,
       key.seq(conversationId),
       key.stream(conversationId),
@@ -174,7 +177,28 @@ export class RedisStore implements Store {
       createdAt,
       key.messagesChannel,
     );
-    return { message: JSON.parse(json) as StoredMessage, duplicate: duplicate === 1 };
+    const stored = JSON.parse(reply[1]) as StoredMessage;
+    if (reply[0] === 1) {
+      // A retry (rare): the conversation as it is now, read back. The original may belong to
+      // another conversation than the one asked for.
+      const conversation = await this.getConversation(stored.conversationId);
+      if (!conversation) throw new Error(`conversation ${stored.conversationId} of a stored message is missing`);
+      return { message: stored, duplicate: true, conversation };
+    }
+    const customer = message.sender === 'customer';
+    return {
+      message: stored,
+      duplicate: false,
+      conversation: {
+        id: conversationId,
+        displayName: reply[3] || undefined,
+        lastMessage: stored,
+        lastSeq: stored.seq,
+        unreadCount: Number(reply[2]),
+        status: customer ? 'waiting' : 'answered',
+        updatedAt: createdAt,
+      },
+    };
   }
 }
 

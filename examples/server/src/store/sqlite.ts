@@ -49,12 +49,23 @@ CREATE UNIQUE INDEX IF NOT EXISTS messages_external_dedup ON messages (external_
 
 /**
  * The embedded store: one SQLite file (WAL), seq assigned inside the insert transaction, dedup by
- * unique indexes. better-sqlite3 is synchronous, so each append is atomic within the process.
+ * unique indexes.
+ *
+ * Group commit: the appends requested in one turn of the event loop are queued and written in one
+ * transaction (one BEGIN IMMEDIATE … COMMIT, so one write to the WAL for all of them), flushed from
+ * a microtask. Each caller's promise settles only after that transaction committed, so an ack is
+ * never sent for a message that is not stored. Inside the batch each append sees the ones before
+ * it (seqs stay consecutive per conversation, a repeated temp_id or LINE id is a duplicate of the
+ * first); if the batch throws, it is rolled back whole and every append is retried in a
+ * transaction of its own, so each caller gets its own result or its own error.
  */
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
-  readonly #append: (input: AppendInput) => AppendResult;
+  readonly #appendBatch: (inputs: readonly AppendInput[]) => AppendResult[];
+  readonly #appendOne: (input: AppendInput) => AppendResult;
   readonly #statements;
+  /** Appends waiting for the next flush (this turn of the event loop). */
+  #pending: PendingAppend[] = [];
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -87,46 +98,10 @@ export class SqliteStore implements Store {
       last: db.prepare<[string, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND seq = ?'),
       list: db.prepare<[], ConversationRow>('SELECT * FROM conversations ORDER BY updated_at DESC, id'),
     };
-    this.#append = db.transaction((input: AppendInput): AppendResult => {
-      const existing = input.tempId
-        ? this.#statements.byOperator.get(input.adminId ?? '', input.tempId)
-        : input.externalId
-          ? this.#statements.byExternal.get(input.externalId)
-          : undefined;
-      if (existing) return { message: toMessage(existing), duplicate: true };
-      const conversation = this.#statements.conversation.get(input.conversationId);
-      const seq = (conversation?.last_seq ?? 0) + 1;
-      const createdAt = new Date().toISOString();
-      const customer = input.sender === 'customer';
-      this.#statements.insert.run({
-        conversation_id: input.conversationId,
-        seq,
-        sender: input.sender,
-        admin_id: input.adminId ?? null,
-        temp_id: input.tempId ?? null,
-        external_id: input.externalId ?? null,
-        body: JSON.stringify(input.message),
-        created_at: createdAt,
-      });
-      this.#statements.upsertConversation.run({
-        id: input.conversationId,
-        display_name: input.displayName ?? null,
-        last_seq: seq,
-        unread_count: customer ? (conversation?.unread_count ?? 0) + 1 : 0,
-        status: customer ? 'waiting' : 'answered',
-        updated_at: createdAt,
-      });
-      const message: StoredMessage = {
-        conversationId: input.conversationId,
-        seq,
-        sender: input.sender,
-        message: input.message,
-        createdAt,
-        ...(input.adminId !== undefined && { adminId: input.adminId }),
-        ...(input.tempId !== undefined && { tempId: input.tempId }),
-      };
-      return { message, duplicate: false };
-    });
+    // IMMEDIATE: the write lock is taken at BEGIN, so a writer on another connection waits (busy
+    // timeout) instead of failing when its read snapshot turns out to be stale at the first write.
+    this.#appendBatch = db.transaction((inputs: readonly AppendInput[]) => inputs.map((input) => this.#append(input))).immediate;
+    this.#appendOne = db.transaction((input: AppendInput) => this.#append(input)).immediate;
   }
 
   async appendCustomerMessage(
@@ -134,11 +109,11 @@ export class SqliteStore implements Store {
     message: MessageContent,
     options: { displayName?: string; externalId?: string } = {},
   ): Promise<AppendResult> {
-    return this.#append({ conversationId, sender: 'customer', message, ...options });
+    return this.#enqueue({ conversationId, sender: 'customer', message, ...options });
   }
 
   async appendOperatorMessage(conversationId: string, adminId: string, tempId: string, message: MessageContent): Promise<AppendResult> {
-    return this.#append({ conversationId, sender: 'operator', adminId, tempId, message });
+    return this.#enqueue({ conversationId, sender: 'operator', adminId, tempId, message });
   }
 
   async messagesAfter(conversationId: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
@@ -159,6 +134,100 @@ export class SqliteStore implements Store {
     return row && this.#summary(row);
   }
 
+  #enqueue(input: AppendInput): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ input, resolve, reject });
+      if (this.#pending.length === 1) queueMicrotask(() => this.#flush());
+    });
+  }
+
+  /** Commits every queued append in one transaction; settles each caller after the commit. */
+  #flush(): void {
+    const batch = this.#pending;
+    if (batch.length === 0) return;
+    this.#pending = [];
+    let results: AppendResult[];
+    try {
+      results = this.#appendBatch(batch.map((pending) => pending.input));
+    } catch {
+      // Rolled back whole: nothing of it is stored. One transaction each, so that one bad append
+      // (or a failure that hits them all) reaches its own caller and the others are still stored.
+      for (const { input, resolve, reject } of batch) {
+        let result: AppendResult;
+        try {
+          result = this.#appendOne(input);
+        } catch (error) {
+          reject(error);
+          continue;
+        }
+        resolve(result);
+      }
+      return;
+    }
+    for (const [index, { resolve }] of batch.entries()) resolve(results[index]!);
+  }
+
+  /** One append, inside a transaction. */
+  #append(input: AppendInput): AppendResult {
+    const statements = this.#statements;
+    const existing = input.tempId
+      ? statements.byOperator.get(input.adminId ?? '', input.tempId)
+      : input.externalId
+        ? statements.byExternal.get(input.externalId)
+        : undefined;
+    if (existing) {
+      const row = statements.conversation.get(existing.conversation_id)!;
+      return { message: toMessage(existing), duplicate: true, conversation: this.#summary(row) };
+    }
+    const conversation = statements.conversation.get(input.conversationId);
+    const seq = (conversation?.last_seq ?? 0) + 1;
+    const createdAt = new Date().toISOString();
+    const customer = input.sender === 'customer';
+    const displayName = input.displayName ?? conversation?.display_name ?? null;
+    const unreadCount = customer ? (conversation?.unread_count ?? 0) + 1 : 0;
+    const status = customer ? 'waiting' : 'answered';
+    statements.insert.run({
+      conversation_id: input.conversationId,
+      seq,
+      sender: input.sender,
+      admin_id: input.adminId ?? null,
+      temp_id: input.tempId ?? null,
+      external_id: input.externalId ?? null,
+      body: JSON.stringify(input.message),
+      created_at: createdAt,
+    });
+    statements.upsertConversation.run({
+      id: input.conversationId,
+      display_name: input.displayName ?? null,
+      last_seq: seq,
+      unread_count: unreadCount,
+      status,
+      updated_at: createdAt,
+    });
+    const message: StoredMessage = {
+      conversationId: input.conversationId,
+      seq,
+      sender: input.sender,
+      message: input.message,
+      createdAt,
+      ...(input.adminId !== undefined && { adminId: input.adminId }),
+      ...(input.tempId !== undefined && { tempId: input.tempId }),
+    };
+    return {
+      message,
+      duplicate: false,
+      conversation: {
+        id: input.conversationId,
+        displayName: displayName ?? undefined,
+        lastMessage: message,
+        lastSeq: seq,
+        unreadCount,
+        status,
+        updatedAt: createdAt,
+      },
+    };
+  }
+
   #summary(row: ConversationRow): ConversationSummary {
     const last = this.#statements.last.get(row.id, row.last_seq);
     return {
@@ -173,8 +242,16 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    // Appends already asked for are committed (or fail) before the file is closed.
+    this.#flush();
     if (this.#db.open) this.#db.close();
   }
+}
+
+interface PendingAppend {
+  input: AppendInput;
+  resolve(result: AppendResult): void;
+  reject(error: unknown): void;
 }
 
 interface AppendInput {

@@ -32,6 +32,11 @@ export interface ConversationSummary {
 export interface AppendResult {
   message: StoredMessage;
   duplicate: boolean;
+  /**
+   * The conversation right after this append (for a duplicate: as it is now), so that callers
+   * can announce it (`conversation_updated`) without reading it back.
+   */
+  conversation: ConversationSummary;
 }
 
 /** A page of history, ascending by seq. */
@@ -41,7 +46,10 @@ export interface HistoryPage {
   hasMore: boolean;
 }
 
-/** Where conversations live: SQLite by default, Redis to scale out. Every method is atomic. */
+/**
+ * Where conversations live: SQLite by default, Redis to scale out. Every method is atomic, and an
+ * append resolves only once the message is committed (never before: the ack follows it).
+ */
 export interface Store {
   /** A customer message; `externalId` (the LINE message id) deduplicates webhook redeliveries. */
   appendCustomerMessage(
