@@ -150,14 +150,25 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
   }
 
   /**
-   * Sends an operator message. It shows at once as pending in `conversation(id)`, is queued while
+   * Sends an operator message. It shows at once as pending in `conversation(id)` (and, once
+   * acked, as sent in a view opened before the ack), is queued while
    * offline, and is re-sent with the same `temp_id` until acked (the server deduplicates).
    * @returns the server's ack (`message_sent` with the same `temp_id`, and its `seq`)
    * @throws (rejects) `LiveChatError` `invalid_argument` or `queue_full` at once; later
    * `DeliveryError` `ack_timeout`, `ttl_expired`, `discarded` or `server_error`. A message that
    * failed after being queued stays in the conversation as `failed` until retried or discarded.
    */
-  async sendMessage(conversationId: string, message: string | MessageContent, options: SendMessageOptions = {}): Promise<MessageAck> {
+  sendMessage(conversationId: string, message: string | MessageContent, options: SendMessageOptions = {}): Promise<MessageAck> {
+    // Not `async`: the outbox's Promise is returned as is (an async wrapper would add a Promise and
+    // two microtask turns per message); a bad argument still rejects instead of throwing.
+    try {
+      return this.#add(conversationId, message, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #add(conversationId: string, message: string | MessageContent, options: SendMessageOptions): Promise<MessageAck> {
     const content = typeof message === 'string' ? { type: 'text', text: message } : message;
     const { type, text } = content ?? {};
     if (typeof type !== 'string' || (typeof text === 'string' ? !text.trim() : text !== undefined)) {
@@ -165,7 +176,7 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
     }
     const tempId = options.tempId ?? (this.#options.createTempId ?? randomId)();
     checkId(tempId, 'tempId');
-    this.conversation(conversationId);
+    checkId(conversationId, 'conversationId');
     this.#typing.stop_(conversationId);
     return this.#outbox.add_(conversationId, content, tempId);
   }
@@ -229,7 +240,13 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
     this.#typing.stop_(conversationId);
   }
 
-  /** The view of one conversation (created on first use, then the same object). */
+  /**
+   * The view of one conversation: created on first use, then the same object. It keeps the
+   * messages that arrive while it exists (and those given to `addHistory`); pending and failed
+   * messages of the outbox always show in it. `joinConversation` opens it (it tracks the last
+   * `seq` for replays); `sendMessage` alone does not, so sending into conversations nobody views
+   * keeps no messages in memory.
+   */
   conversation(conversationId: string): Conversation {
     let conversation = this.#conversations.get(conversationId);
     if (!conversation) {
@@ -303,7 +320,8 @@ interface AnyPayload {
 function randomId(): string {
   return (
     (globalThis as { crypto?: { randomUUID?: () => string } }).crypto?.randomUUID?.() ??
-    `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-${Math.random().toString(36).slice(2)}`
+    // Outside a secure context: unique enough, as the server deduplicates per operator.
+    Date.now().toString(36) + Math.random().toString(36).slice(1)
   );
 }
 

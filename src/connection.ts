@@ -4,7 +4,7 @@ import { watchEnvironment } from './environment.js';
 import { LiveChatError } from './errors.js';
 import { createHeartbeat } from './heartbeat.js';
 import type { CloseEventLike, LiveChatClientOptions, WebSocketConstructor, WebSocketLike } from './options.js';
-import { type ClientMessageType, type ClientPayloads, CloseCode, type ServerEnvelope, decode, encode } from './protocol.js';
+import { type ClientMessageType, type ClientPayloads, type ServerEnvelope, decode, encode } from './protocol.js';
 import type { Outbox, RateLimit } from './queue.js';
 import { ExponentialBackoffStrategy } from './reconnect.js';
 import { createTimer } from './timer.js';
@@ -120,9 +120,10 @@ export function createConnection(
       opened.onopen = () => opened.send(encode('auth', { token }));
       opened.onmessage = (event: { data: unknown }) => receive(event.data);
       opened.onclose = ({ code, reason }: CloseEventLike) => {
-        if (code === CloseCode.UNAUTHORIZED) return refused(reason);
-        if (code === CloseCode.NORMAL) return halt();
-        const policy = code === CloseCode.POLICY || code === CloseCode.PROTOCOL_ERROR;
+        // Literals rather than CloseCode's members: a minifier keeps property names.
+        if (code === 4001 /* UNAUTHORIZED */) return refused(reason);
+        if (code === 1000 /* NORMAL */) return halt();
+        const policy = code === 4008 /* POLICY */ || code === 4400; /* PROTOCOL_ERROR */
         lost(new LiveChatError(policy ? 'closed_by_server' : 'connection_failed', `closed ${code} ${reason}`));
       };
     } catch (cause) {
@@ -192,7 +193,7 @@ export function createConnection(
     if (closing) {
       closing.onopen = closing.onmessage = closing.onclose = null;
       try {
-        closing.close(CloseCode.NORMAL);
+        closing.close(1000);
       } catch {
         // some implementations refuse close() while still connecting: the socket is dropped anyway
       }

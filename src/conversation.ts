@@ -119,7 +119,7 @@ export class Conversation extends Subscribable<ConversationSnapshot> {
   /** @internal A `message_received` or `message_sent` frame. */
   receive_(message: HistoryMessage): void {
     if (message.adminId) this.typing_(message.adminId, false);
-    if (this.#insert(message)) this.changed_();
+    if (this.#insert(message, true)) this.changed_();
   }
 
   /** @internal Another operator started or stopped typing; a start expires by itself. */
@@ -164,8 +164,11 @@ export class Conversation extends Subscribable<ConversationSnapshot> {
     this.changed_();
   }
 
-  /** Inserts in seq order, O(1) for the usual in-order arrival; false for a duplicate. */
-  #insert(message: HistoryMessage): boolean {
+  /**
+   * Inserts in seq order, O(1) for the usual in-order arrival; false for a duplicate. An `owned`
+   * message (made by the client for this call) is kept as the view's message itself, not copied.
+   */
+  #insert(message: HistoryMessage, owned?: boolean): boolean {
     const { seq, tempId } = message;
     // A message seen first without seq (plan server) and later with one keeps a single copy.
     // No array per message: this runs for every inbound message (undefined is never in the set).
@@ -173,21 +176,20 @@ export class Conversation extends Subscribable<ConversationSnapshot> {
     if (seen.has(seq) || seen.has(tempId)) return false;
     if (seq !== undefined) seen.add(seq);
     if (tempId !== undefined) seen.add(tempId);
-    let index = this.#sent.length;
+    const sent = this.#sent;
+    let index = sent.length;
     if (seq !== undefined) {
       this.#lastSeq = Math.max(seq, this.#lastSeq ?? seq);
-      while (index > 0 && (this.#sent[index - 1]!.seq ?? -Infinity) > seq) index--;
+      while (index > 0 && (sent[index - 1]!.seq ?? -Infinity) > seq) index--;
     }
     // Object.assign, not `{ ...message, key, ... }`: V8 adds properties to a spread copy ~10× slower.
-    this.#sent.splice(
-      index,
-      0,
-      Object.assign({}, message, {
-        key: tempId ?? (seq !== undefined ? `seq:${seq}` : `local:${++this.#localKeys}`),
-        conversationId: this.id,
-        status: 'sent' as const,
-      }),
-    );
+    const stored = Object.assign(owned ? message : Object.assign({}, message), {
+      key: tempId ?? (seq !== undefined ? `seq:${seq}` : `local:${++this.#localKeys}`),
+      conversationId: this.id,
+      status: 'sent' as const,
+    });
+    if (index < sent.length) sent.splice(index, 0, stored);
+    else sent.push(stored);
     return true;
   }
 }

@@ -118,25 +118,27 @@ export function decode(data: unknown): ServerEnvelope {
   }
   if (!isObject(raw) || typeof raw.type !== 'string' || raw.type === '') return invalid('not a JSON object with a "type"');
   const { type } = raw;
-  const payload = raw.payload ?? {};
+  const payload = (raw.payload ??= {});
   if (!isObject(payload)) return invalid(`"${type}" has no valid "payload"`);
-  // Normalized in place: JSON.parse made this object, nothing else holds it.
-  const fields = payload;
   // Own rules only: a type named like an Object.prototype member ("constructor") is an unknown type.
-  const rule = Object.hasOwn(rules, type) ? rules[type as ServerMessageType]! : '';
-  for (const field of rule.split(' ')) {
-    const name = field.replace('?', '');
-    const value = fields[name];
-    if (name !== field && value == null) {
-      delete fields[name];
-    } else if (name) {
-      fields[name] = normalize(name, value, type.startsWith('message_'));
-      if (fields[name] === undefined) return invalid(`"${type}" has no valid "${name}"`);
+  const fields = Object.hasOwn(rules, type) ? (compiled[type] ??= rules[type as ServerMessageType]!.split(' ')) : [];
+  const content = type.startsWith('message_');
+  for (const field of fields) {
+    const optional = field[0] === '?';
+    const name = optional ? field.slice(1) : field;
+    const value = payload[name];
+    if (optional && value == null) {
+      delete payload[name];
+    } else if ((payload[name] = normalize(name, value, content)) === undefined) {
+      return invalid(`"${type}" has no valid "${name}"`);
     }
   }
-  const timestamp = typeof raw.timestamp === 'string' ? raw.timestamp : new Date().toISOString();
-  return { type, payload: fields, timestamp };
+  // Normalized in place: JSON.parse made these objects, nothing else holds them.
+  if (typeof raw.timestamp !== 'string') raw.timestamp = new Date().toISOString();
+  return raw as unknown as ServerEnvelope;
 }
+
+const compiled: Record<string, string[]> = {};
 
 /** The normalized value, or undefined when it is not a valid one. */
 function normalize(name: string, value: unknown, content: boolean): unknown {

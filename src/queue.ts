@@ -1,6 +1,6 @@
 import { DeliveryError, LiveChatError, type LiveChatErrorCode } from './errors.js';
 import type { MessageContent } from './protocol.js';
-import { type Timer, createTimer } from './timer.js';
+import { createTimer } from './timer.js';
 
 /** An operator message waiting for its ack, in the JSON-safe form the storage keeps. */
 export interface OutboxEntry {
@@ -88,8 +88,8 @@ interface Pending {
   reject_?: (error: LiveChatError) => void;
   /** Transmissions on the current connection; compared with `maxRetries`. */
   sent_: number;
-  ack_: Timer;
-  ttl_: Timer;
+  /** When the ack of the last transmission is due (epoch ms); 0 while not awaiting one. */
+  due_: number;
 }
 
 type Transmit = (type: string, payload: unknown) => void;
@@ -156,6 +156,8 @@ export function createOutbox(
   let saveQueued = false;
   let pace: { rate: number; burst: number; tokens: number; at: number } | undefined;
   const pacer = createTimer();
+  const deadline = createTimer();
+  let timerAt = Infinity;
 
   const entries = () => [...records.values()].map((pending) => pending.entry_);
 
@@ -169,21 +171,54 @@ export function createOutbox(
       pending.reject_ = reject;
     }));
 
-  const notify = ({ tempId, conversationId, error }: OutboxEntry, status: DeliveryUpdate['status'], seq?: number) =>
-    changed({
-      tempId,
-      conversationId,
-      status,
-      ...(seq !== undefined && { seq }),
-      ...(error && status === 'failed' && { error: new DeliveryError(error.code, error.message, tempId) }),
-    });
-
-  const stop = (pending: Pending) => {
-    pending.ack_.clear_();
-    pending.ttl_.clear_();
+  const notify = ({ tempId, conversationId, error }: OutboxEntry, status: DeliveryUpdate['status'], seq?: number) => {
+    // Assigned, not spread: this runs twice per message, and a conditional spread is a slow clone.
+    const update: { -readonly [K in keyof DeliveryUpdate]: DeliveryUpdate[K] } = { tempId, conversationId, status };
+    if (seq !== undefined) update.seq = seq;
+    if (error && status === 'failed') update.error = new DeliveryError(error.code, error.message, tempId);
+    changed(update);
   };
 
-  /** Stores a new state of the entry, tells the owner, and (if pending) starts its timers and sending. */
+  /**
+   * One timer for the whole outbox (no timer per message): it is armed for the earliest deadline
+   * (an ack due, or a TTL running out while the client is active) and, when it fires, looks at
+   * every entry, handles those that are due and arms itself for the next. A deadline later than
+   * the armed one (the common case: a newer message) costs nothing.
+   */
+  const schedule = (at: number) => {
+    if (at >= timerAt) return;
+    timerAt = at;
+    deadline.set_(expire, at - Date.now());
+  };
+
+  const expire = () => {
+    timerAt = Infinity;
+    const now = Date.now();
+    for (const pending of records.values()) {
+      const { tempId, status, expiresAt } = pending.entry_;
+      if (status !== 'pending') continue;
+      if (now >= expiresAt) {
+        outbox.fail_(tempId, 'ttl_expired', 'ttl expired');
+        continue;
+      }
+      if (pending.due_ && now >= pending.due_) {
+        if (pending.sent_ > maxRetries) {
+          outbox.fail_(tempId, 'ack_timeout', `no ack after ${pending.sent_} sends`);
+          continue;
+        }
+        ackTimedOut();
+        send(pending);
+      }
+      arm(pending);
+    }
+  };
+
+  /** Schedules the entry's next deadline: its ack (if sent) and its TTL (while active). */
+  const arm = (pending: Pending) => {
+    if (active && pending.entry_.status === 'pending') schedule(Math.min(pending.entry_.expiresAt, pending.due_ || Infinity));
+  };
+
+  /** Stores a new state of the entry, tells the owner, and (if pending) arms its deadline and sends it. */
   const update = (pending: Pending, entry: OutboxEntry) => {
     pending.entry_ = entry;
     notify(entry, entry.status);
@@ -192,15 +227,13 @@ export function createOutbox(
   };
 
   const remove = (pending: Pending, status: 'sent' | 'discarded', seq?: number) => {
-    stop(pending);
     records.delete(pending.entry_.tempId);
     notify(pending.entry_, status, seq);
     persist();
   };
 
-  /** Arms the TTL timer (while active) and sends (while online) a pending message. */
   const start = (pending: Pending) => {
-    if (active && pending.entry_.status === 'pending' && !pending.ttl_.pending_) expire(pending);
+    arm(pending);
     pump(pending);
   };
 
@@ -227,28 +260,12 @@ export function createOutbox(
     }
   };
 
-  const expire = (pending: Pending) => {
-    const { tempId, expiresAt } = pending.entry_;
-    if (expiresAt === Infinity) return;
-    pending.ttl_.set_(() => {
-      // A TTL beyond the timer limit fires early: wait again for the rest.
-      if (Date.now() < expiresAt) expire(pending);
-      else outbox.fail_(tempId, 'ttl_expired', 'ttl expired');
-    }, expiresAt - Date.now());
-  };
-
   const send = (pending: Pending) => {
     const { entry_: entry } = pending;
     if (!transmit || entry.status !== 'pending') return;
-    pending.ack_.set_(() => {
-      if (pending.sent_ > maxRetries) {
-        outbox.fail_(entry.tempId, 'ack_timeout', `no ack after ${pending.sent_} sends`);
-      } else {
-        ackTimedOut();
-        send(pending);
-      }
-    }, ackTimeoutMs);
+    pending.due_ = Date.now() + ackTimeoutMs;
     pending.sent_++;
+    arm(pending);
     transmit('message_send', { line_user_id: entry.conversationId, message: entry.message, temp_id: entry.tempId });
   };
 
@@ -309,7 +326,8 @@ export function createOutbox(
       if (error) for (const { tempId } of entries()) outbox.fail_(tempId, error.code, error.message, error);
       active = false;
       outbox.online_();
-      for (const pending of records.values()) pending.ttl_.clear_();
+      deadline.clear_();
+      timerAt = Infinity;
     },
 
     online_(next, limit) {
@@ -317,10 +335,7 @@ export function createOutbox(
       const { per_second: perSecond = 0, burst = 0 } = limit ?? {};
       pace = next && perSecond > 0 && burst >= 2 ? { rate: perSecond / 2000, burst: burst / 2, tokens: burst / 2, at: Date.now() } : undefined;
       if (next) for (const [type, payload] of frames.splice(0)) next(type, payload);
-      for (const pending of records.values()) {
-        pending.ack_.clear_();
-        pending.sent_ = 0;
-      }
+      for (const pending of records.values()) pending.sent_ = pending.due_ = 0;
       pump();
     },
 
@@ -334,7 +349,6 @@ export function createOutbox(
     fail_(tempId, code, message, cause) {
       const pending = records.get(tempId);
       if (pending?.entry_.status !== 'pending') return;
-      stop(pending);
       const { reject_: reject } = pending;
       // A retry waits on a new Promise; a late ack resolves the settled one to no effect.
       pending.promise_ = undefined;
@@ -347,8 +361,7 @@ export function createOutbox(
       if (!pending) throw new LiveChatError('invalid_argument', `unknown tempId ${tempId}`);
       const result = promise(pending);
       const { error: _error, ...entry } = pending.entry_;
-      pending.ttl_.clear_();
-      pending.sent_ = 0;
+      pending.sent_ = pending.due_ = 0;
       update(pending, { ...entry, status: 'pending', expiresAt: Date.now() + ttlMs });
       return result;
     },
@@ -365,7 +378,7 @@ export function createOutbox(
 }
 
 function record(entry: OutboxEntry): Pending {
-  return { entry_: entry, sent_: 0, ack_: createTimer(), ttl_: createTimer() };
+  return { entry_: entry, sent_: 0, due_: 0 };
 }
 
 function noop(): void {}

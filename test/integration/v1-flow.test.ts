@@ -69,9 +69,10 @@ describe('protocol v1 server', () => {
     const h = harness();
     const server = h.defer(await V1Server.start());
     const carol = await h.connected(server.url, 'op:carol');
+    const view = carol.conversation('U9'); // a view, not a join: the server is not told
     const ack = await carol.sendMessage('U9', 'without joining');
     expect(ack.seq).toBe(1);
-    expect(carol.conversation('U9').getSnapshot().messages.map((m) => [m.seq, m.status])).toEqual([[1, 'sent']]);
+    expect(view.getSnapshot().messages.map((m) => [m.seq, m.status])).toEqual([[1, 'sent']]);
   });
 
   test('the heartbeat keeps a healthy link up: pings answered, no reconnect', async () => {

@@ -50,6 +50,7 @@ describe('ack timeout', () => {
     const { server, client } = await connectedPair({ queue: { ackTimeoutMs: 1000, maxRetries: 0 } });
     server.ackMessages = false;
     const updates = record<DeliveryUpdate>((handler) => client.on('delivery', handler));
+    client.conversation('U1');
     void client.sendMessage('U1', 'hello', { tempId: 'x' }).catch(() => {});
     await flush(1010);
     expect(client.getSnapshot().failedCount).toBe(1);
@@ -133,6 +134,7 @@ describe('retryMessage and discardMessage', () => {
   test('retryMessage of a still pending message waits for the same ack', async () => {
     const { server, client } = await connectedPair();
     server.ackMessages = false;
+    const view = client.conversation('U1');
     const first = settle(client.sendMessage('U1', 'hello', { tempId: 'p' }));
     await flush();
     const again = settle(client.retryMessage('p'));
@@ -140,7 +142,7 @@ describe('retryMessage and discardMessage', () => {
     await flush();
     expect(first.value).toMatchObject({ tempId: 'p', seq: 3 });
     expect(again.value).toMatchObject({ tempId: 'p', seq: 3 });
-    expect(client.conversation('U1').getSnapshot().messages).toHaveLength(1);
+    expect(view.getSnapshot().messages).toHaveLength(1);
     client.disconnect();
   });
 

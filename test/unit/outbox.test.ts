@@ -11,6 +11,17 @@ afterEach(() => {
 });
 
 describe('sendMessage', () => {
+  test('sending keeps no conversation view of its own: acked messages are kept only where the app opened one', async () => {
+    const { client } = await connectedPair();
+    const opened = client.conversation('U1');
+    await within(client.sendMessage('U1', 'shown', { tempId: 's1' }));
+    await within(client.sendMessage('U2', 'not kept', { tempId: 's2' }));
+    expect(opened.getSnapshot().messages.map((message) => message.tempId)).toEqual(['s1']);
+    // A view opened later starts from there, as for customer messages (history fills the past).
+    expect(client.conversation('U2').getSnapshot().messages).toEqual([]);
+    client.disconnect();
+  });
+
   test('shows a pending message in the conversation at once', async () => {
     const { server, client } = await connectedPair();
     server.ackMessages = false;
@@ -117,6 +128,26 @@ describe('sendMessage', () => {
 });
 
 describe('re-sending with the same temp_id', () => {
+  test('staggered messages each get their own ack timeout, from one timer for the whole outbox', async () => {
+    const { server, client } = await connectedPair({ queue: { ackTimeoutMs: 1000 }, heartbeat: false });
+    server.ackMessages = false;
+    for (let index = 0; index < 50; index++) void client.sendMessage('U1', `m${index}`, { tempId: `t${index}` }).catch(() => {});
+    await flush(300);
+    const timers = vi.getTimerCount();
+    void client.sendMessage('U1', 'late', { tempId: 'late' }).catch(() => {});
+    await flush(10);
+    // Per message work stays O(1): 51 messages wait for their ack, and no timer was added for them.
+    expect(vi.getTimerCount()).toBe(timers);
+    await flush(700); // 1,010 ms after the first 50, 710 ms after the last one
+    expect(server.sentTempIds().filter((id) => id === 't0' || id === 't49')).toEqual(['t0', 't49', 't0', 't49']);
+    expect(server.sentTempIds().filter((id) => id === 'late')).toEqual(['late']);
+    await flush(300);
+    expect(server.sentTempIds().filter((id) => id === 'late')).toEqual(['late', 'late']);
+    client.disconnect();
+    await flush(5);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   test('after an ack timeout, in order', async () => {
     const { server, client } = await connectedPair({ queue: { ackTimeoutMs: 1000 } });
     server.ackMessages = false;
@@ -165,13 +196,14 @@ describe('re-sending with the same temp_id', () => {
   test('a duplicate ack (server dedup answering a re-send) is harmless', async () => {
     const { server, client } = await connectedPair();
     server.ackMessages = false;
+    const view = client.conversation('U1');
     const promise = client.sendMessage('U1', 'a', { tempId: 'a' });
     await flush();
     const ack = { admin_id: 'a1', line_user_id: 'U1', message: 'a', temp_id: 'a', seq: 7 };
     server.send('message_sent', ack);
     server.send('message_sent', ack);
     await expect(within(promise)).resolves.toMatchObject({ seq: 7 });
-    expect(client.conversation('U1').getSnapshot().messages).toHaveLength(1);
+    expect(view.getSnapshot().messages).toHaveLength(1);
     client.disconnect();
   });
 });
