@@ -1,8 +1,11 @@
+import { statSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { sign, textEvent } from '../../examples/server/src/line.js';
 import { texts, useHarness, waitFor, waitForState } from '../support/harness.js';
-import { RawClient } from '../support/raw-client.js';
-import { type TestServer, startServer } from '../support/reference-server.js';
+import { type Frame, RawClient } from '../support/raw-client.js';
+import { type TestServer, startServer, tempDir } from '../support/reference-server.js';
 
 const harness = useHarness();
 const U1 = 'U4af4980629';
@@ -86,6 +89,109 @@ describe('messages', () => {
     alice.connect();
     await waitFor('resync', () => alice.conversation(U1).getSnapshot().resyncRequired);
     expect(resyncs).toEqual([U1]);
+  });
+});
+
+/** Writes `frames` to the server in one TCP write, so that it reads and handles them in one turn. */
+function burst(raw: RawClient, frames: [type: string, payload: unknown][]): void {
+  const tcp = (raw.socket as unknown as { _socket: Socket })._socket;
+  tcp.cork();
+  for (const [type, payload] of frames) raw.send(type, payload);
+  process.nextTick(() => tcp.uncork());
+}
+
+const send = (tempId: string, text: string, conversationId = U1): [string, unknown] => [
+  'message_send',
+  { line_user_id: conversationId, message: { type: 'text', text }, temp_id: tempId },
+];
+const acks = (raw: RawClient) => raw.of('message_sent').map((frame) => [frame.payload.temp_id, frame.payload.seq]);
+
+describe('sends that arrive together (one turn: one commit)', () => {
+  test('acked in arrival order with consecutive seqs; a repeated temp_id gets the original ack; one conversation_updated', async () => {
+    const app = await server();
+    const alice = harness().defer(await RawClient.authed(app.wsUrl, await app.token('alice')));
+    const bob = harness().defer(await RawClient.authed(app.wsUrl, await app.token('bob')));
+    const frames = Array.from({ length: 20 }, (_, index) => send(`t${index}`, `message ${index}`));
+    frames[12] = send('t5', 'a retry of t5, changed'); // the same temp_id twice in one batch
+    burst(alice, frames);
+    await alice.next('message_sent', (payload) => payload.temp_id === 't19');
+    const expected = frames.map((_, index) => (index < 12 ? [`t${index}`, index + 1] : index === 12 ? ['t5', 6] : [`t${index}`, index]));
+    expect(acks(alice)).toEqual(expected);
+    expect(alice.of('message_sent')[12]).toEqual(alice.of('message_sent')[5]); // the original ack, byte for byte
+    const stored = await app.store.messagesAfter(U1, 0, 100);
+    expect(stored?.map((message) => [message.tempId, message.seq])).toEqual(expected.filter((_, index) => index !== 12));
+    expect(stored?.[5]?.message.text).toBe('message 5');
+    // Everyone hears of the conversation once for the burst, with its newest state.
+    const update = await bob.next('conversation_updated');
+    expect(update.payload).toMatchObject({ line_user_id: U1, last_seq: 19, status: 'answered', last_message: { seq: 19, temp_id: 't19' } });
+    expect(bob.of('conversation_updated')).toHaveLength(1);
+  });
+
+  test('a burst from one connection is stored in one transaction (one write of its pages to the WAL)', async () => {
+    const folder = tempDir();
+    harness().defer(() => folder.remove());
+    const databasePath = join(folder.path, 'chat.sqlite');
+    const app = await server({ databasePath });
+    const alice = harness().defer(await RawClient.authed(app.wsUrl, await app.token('alice')));
+    alice.send(...send('first', 'creates the pages'));
+    await alice.next('message_sent');
+    const walFrames = () => (statSync(`${databasePath}-wal`).size - 32) / (24 + 4096);
+    const before = walFrames();
+    burst(alice, Array.from({ length: 30 }, (_, index) => send(`t${index}`, `message ${index}`)));
+    await alice.next('message_sent', (payload) => payload.temp_id === 't29');
+    expect(acks(alice).map(([, seq]) => seq)).toEqual(Array.from({ length: 31 }, (_, index) => index + 1));
+    // One commit per message would write the three pages involved 30 times (about 90 frames).
+    expect(walFrames() - before).toBeLessThan(15);
+  });
+
+  test('frames between the sends keep their place: acks before and after a join, in order', async () => {
+    const app = await server();
+    const alice = harness().defer(await RawClient.authed(app.wsUrl, await app.token('alice')));
+    burst(alice, [
+      send('a1', 'before the join 1'),
+      send('a2', 'before the join 2'),
+      ['join_conversation', { line_user_id: U1 }],
+      send('a3', 'after the join 1'),
+      ['ping', {}],
+      send('a4', 'after the join 2'),
+    ]);
+    await alice.next('message_sent', (payload) => payload.temp_id === 'a4');
+    const order = (frame: Frame) => (frame.type === 'message_sent' ? `ack ${String(frame.payload.temp_id)}` : frame.type);
+    expect(alice.frames.filter((frame) => frame.type !== 'conversation_updated' && frame.type !== 'auth_success').map(order)).toEqual([
+      'ack a1',
+      'ack a2',
+      'operator_joined',
+      'ack a3', // through the room now
+      'pong',
+      'ack a4',
+    ]);
+    expect(acks(alice)).toEqual([
+      ['a1', 1],
+      ['a2', 2],
+      ['a3', 3],
+      ['a4', 4],
+    ]);
+  });
+
+  test('a send whose store fails gets its own internal_error; the others of the burst are acked, in order', async () => {
+    const app = await server();
+    const append = app.store.appendOperatorMessage.bind(app.store);
+    app.store.appendOperatorMessage = (conversationId, adminId, tempId, message) =>
+      tempId === 'broken' ? Promise.reject(new Error('disk on fire')) : append(conversationId, adminId, tempId, message);
+    const alice = harness().defer(await RawClient.authed(app.wsUrl, await app.token('alice')));
+    burst(alice, [send('b1', 'one'), send('broken', 'two'), send('b3', 'three')]);
+    await alice.next('message_sent', (payload) => payload.temp_id === 'b3');
+    const error = await alice.next('error');
+    expect(error.payload).toMatchObject({ code: 'internal_error', temp_id: 'broken' });
+    expect(alice.frames.filter((frame) => frame.type === 'message_sent' || frame.type === 'error').map((frame) => frame.payload.temp_id)).toEqual([
+      'b1',
+      'broken',
+      'b3',
+    ]);
+    expect(acks(alice)).toEqual([
+      ['b1', 1],
+      ['b3', 2],
+    ]);
   });
 });
 

@@ -30,7 +30,14 @@ interface Connection {
   idleTimer: NodeJS.Timeout | undefined;
   /** Frames are handled one at a time, in arrival order, even though handling is async. */
   queue: Promise<void>;
+  /**
+   * Frames in `queue` other than message sends whose append already started. While there are
+   * none, a `message_send` starts its append on arrival (see #receive).
+   */
+  ordered: number;
 }
+
+type MessageSend = Extract<ClientFrame, { type: 'message_send' }>;
 
 export interface GatewayDeps {
   config: ServerConfig;
@@ -53,6 +60,8 @@ export class Gateway {
   readonly #wss: WebSocketServer;
   readonly #connections = new Map<string, Connection>();
   readonly #rooms = new Map<string, Set<Connection>>();
+  /** `conversation_updated` waiting for the end of this turn of the event loop: the newest per conversation. */
+  readonly #conversationUpdates = new Map<string, ConversationSummary>();
   #nextId = 0;
   #closing = false;
 
@@ -81,7 +90,7 @@ export class Gateway {
   async publishAppended({ message, conversation }: AppendResult): Promise<void> {
     const [type, payload] = messageFrame(message);
     await this.#deps.bus.publish({ room: message.conversationId, frame: encodeAt(type, payload, message.createdAt) });
-    await this.#publishConversation(conversation);
+    this.#publishConversation(conversation);
   }
 
   /** Graceful shutdown: every socket is closed with 1001 so clients reconnect (elsewhere) at once. */
@@ -134,6 +143,7 @@ export class Gateway {
       authTimer: undefined,
       idleTimer: undefined,
       queue: Promise.resolve(),
+      ordered: 0,
     };
     this.#connections.set(connection.id, connection);
     connection.authTimer = setTimeout(() => socket.close(Close.policy, 'auth timeout'), config.authTimeoutMs);
@@ -158,13 +168,34 @@ export class Gateway {
       const { code, message, tempId } = frame;
       return this.#send(connection, encode('error', { code, message, ...(tempId !== undefined && { temp_id: tempId }) }));
     }
+    const failed = (error: unknown) => {
+      this.#deps.log(`connection ${connection.id}: ${error instanceof Error ? error.stack : String(error)}`);
+      const tempId = frame.type === 'message_send' ? { temp_id: frame.tempId } : {};
+      this.#send(connection, encode('error', { code: 'internal_error', message: 'the server could not handle this frame', ...tempId }));
+    };
+    const { operator } = connection;
+    if (frame.type === 'message_send' && operator && connection.ordered === 0) {
+      // Nothing but other sends ahead of it: the append starts now, so the sends of one turn are
+      // committed together (the store's group commit), in arrival order, which is seq order. The
+      // acks still leave in arrival order, through the queue.
+      let appended: Promise<AppendResult>;
+      try {
+        appended = this.#append(connection, operator, frame);
+      } catch (error) {
+        appended = Promise.reject(error);
+      }
+      appended.catch(() => {}); // handled in turn, below
+      connection.queue = connection.queue
+        .then(() => appended)
+        .then((result) => this.#sent(connection, frame, result))
+        .catch(failed);
+      return;
+    }
+    connection.ordered++;
     connection.queue = connection.queue
       .then(() => this.#handle(connection, frame))
-      .catch((error: unknown) => {
-        this.#deps.log(`connection ${connection.id}: ${error instanceof Error ? error.stack : String(error)}`);
-        const tempId = frame.type === 'message_send' ? { temp_id: frame.tempId } : {};
-        this.#send(connection, encode('error', { code: 'internal_error', message: 'the server could not handle this frame', ...tempId }));
-      });
+      .catch(failed)
+      .finally(() => connection.ordered--);
   }
 
   async #handle(connection: Connection, frame: ClientFrame): Promise<void> {
@@ -183,24 +214,26 @@ export class Gateway {
       case 'typing_start':
       case 'typing_stop':
         return this.#typing(connection, operator, frame.conversationId, frame.type === 'typing_start');
-      case 'message_send': {
-        this.#stopTyping(connection, frame.conversationId);
-        const { message, duplicate, conversation } = await this.#deps.store.appendOperatorMessage(
-          frame.conversationId,
-          operator.adminId,
-          frame.tempId,
-          frame.message,
-        );
-        const [type, payload] = messageFrame(message);
-        const ack = encodeAt(type, payload, message.createdAt);
-        // The sender gets its ack whether or not it joined the room; a duplicate gets only the
-        // original ack (same seq), nothing is stored or fanned out twice.
-        if (duplicate || !connection.rooms.has(frame.conversationId)) this.#send(connection, ack);
-        if (duplicate) return;
-        await this.#deps.bus.publish({ room: frame.conversationId, frame: ack });
-        return this.#publishConversation(conversation);
-      }
+      case 'message_send':
+        return this.#sent(connection, frame, await this.#append(connection, operator, frame));
     }
+  }
+
+  #append(connection: Connection, operator: Operator, frame: MessageSend): Promise<AppendResult> {
+    this.#stopTyping(connection, frame.conversationId);
+    return this.#deps.store.appendOperatorMessage(frame.conversationId, operator.adminId, frame.tempId, frame.message);
+  }
+
+  /** After the append committed: the ack, the room's fan-out and the conversation's summary. */
+  async #sent(connection: Connection, frame: MessageSend, { message, duplicate, conversation }: AppendResult): Promise<void> {
+    const [type, payload] = messageFrame(message);
+    const ack = encodeAt(type, payload, message.createdAt);
+    // The sender gets its ack whether or not it joined the room; a duplicate gets only the
+    // original ack (same seq), nothing is stored or fanned out twice.
+    if (duplicate || !connection.rooms.has(frame.conversationId)) this.#send(connection, ack);
+    if (duplicate) return;
+    await this.#deps.bus.publish({ room: frame.conversationId, frame: ack });
+    this.#publishConversation(conversation);
   }
 
   async #authenticate(connection: Connection, token: string): Promise<void> {
@@ -310,9 +343,24 @@ export class Gateway {
     });
   }
 
-  /** `conversation_updated` for everyone, with the summary the append returned (no read back). */
-  async #publishConversation(conversation: ConversationSummary): Promise<void> {
-    await this.#deps.bus.publish({ frame: encode('conversation_updated', conversationPayload(conversation)) });
+  /**
+   * `conversation_updated` for everyone, once per conversation and turn of the event loop: a
+   * burst of messages into one conversation announces only its newest summary.
+   */
+  #publishConversation(conversation: ConversationSummary): void {
+    const updates = this.#conversationUpdates;
+    const queued = updates.get(conversation.id);
+    if (queued && queued.lastSeq > conversation.lastSeq) return;
+    if (updates.size === 0) setImmediate(() => this.#flushConversationUpdates());
+    updates.set(conversation.id, conversation);
+  }
+
+  #flushConversationUpdates(): void {
+    const updates = [...this.#conversationUpdates.values()];
+    this.#conversationUpdates.clear();
+    for (const conversation of updates) {
+      void this.#deps.bus.publish({ frame: encode('conversation_updated', conversationPayload(conversation)) });
+    }
   }
 
   async #closed(connection: Connection): Promise<void> {
