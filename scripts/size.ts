@@ -20,11 +20,11 @@ const root = fileURLToPath(new URL('..', import.meta.url));
  * Budgets in bytes, min+gzip, including dependencies (peers excluded). The core's target is 5 KB
  * (issue #2); until it is reached, the guard sits just above the measured size so that it can only
  * shrink (6005 B after the first compaction pass; 6234 B with backlog pacing and counted joins;
- * 6332 B with the O(1) per-message outbox of issue #6: one deadline timer for the whole queue
- * instead of two timers per message, and no async wrapper around each send).
+ * 6355 B with the hot-path work of issue #6: one deadline timer for the whole outbox instead of
+ * two timers per message, no async wrapper around each send, field checks compiled once per type).
  */
 export const budgets: Record<string, number> = {
-  'dist/index.js': 6.2 * 1024,
+  'dist/index.js': 6.25 * 1024,
   // Adapters: on top of the core (which they import, never bundle), frameworks excluded.
   'dist/react/index.js': 1024,
   'dist/vue/index.js': 1024,

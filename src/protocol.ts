@@ -121,15 +121,12 @@ export function decode(data: unknown): ServerEnvelope {
   const payload = (raw.payload ??= {});
   if (!isObject(payload)) return invalid(`"${type}" has no valid "payload"`);
   // Own rules only: a type named like an Object.prototype member ("constructor") is an unknown type.
-  const fields = Object.hasOwn(rules, type) ? (compiled[type] ??= rules[type as ServerMessageType]!.split(' ')) : [];
-  const content = type.startsWith('message_');
-  for (const field of fields) {
-    const optional = field[0] === '?';
-    const name = optional ? field.slice(1) : field;
+  const fields = Object.hasOwn(rules, type) ? (compiled[type] ??= compile(rules[type as ServerMessageType]!, type)) : [];
+  for (const [name, optional, check] of fields) {
     const value = payload[name];
     if (optional && value == null) {
       delete payload[name];
-    } else if ((payload[name] = normalize(name, value, content)) === undefined) {
+    } else if ((payload[name] = check(value)) === undefined) {
       return invalid(`"${type}" has no valid "${name}"`);
     }
   }
@@ -138,21 +135,32 @@ export function decode(data: unknown): ServerEnvelope {
   return raw as unknown as ServerEnvelope;
 }
 
-const compiled: Record<string, string[]> = {};
+type Field = [name: string, optional: boolean, check: (value: unknown) => unknown];
 
-/** The normalized value, or undefined when it is not a valid one. */
-function normalize(name: string, value: unknown, content: boolean): unknown {
-  if (name === 'seq') return Number.isFinite(value) ? value : undefined;
+/** Each type's rule, turned once into its fields with their checks (nothing per frame). */
+const compiled: Record<string, Field[]> = {};
+
+function compile(rule: string, type: string): Field[] {
+  return rule.split(' ').map((field) => {
+    const name = field.replace('?', '');
+    return [name, name !== field, checks(name, type.startsWith('message_'))];
+  });
+}
+
+/** The check of one field: the normalized value, or undefined when it is not a valid one. */
+function checks(name: string, content: boolean): (value: unknown) => unknown {
+  if (name === 'seq') return (value) => (Number.isFinite(value) ? value : undefined);
   if (name === 'operators') {
-    const ids = Array.isArray(value) && value.map(toId);
-    return ids && !ids.includes(undefined) ? ids : undefined;
+    return (value) => {
+      const ids = Array.isArray(value) && value.map(toId);
+      return ids && !ids.includes(undefined) ? ids : undefined;
+    };
   }
-  if (name.endsWith('_id')) return toId(value);
+  if (name.endsWith('_id')) return toId;
   if (name === 'message' && content) {
-    if (typeof value === 'string') return { type: 'text', text: value };
-    return isObject(value) && typeof value.type === 'string' ? value : undefined;
+    return (value) => (typeof value === 'string' ? { type: 'text', text: value } : isObject(value) && typeof value.type === 'string' ? value : undefined);
   }
-  return typeof value === 'string' ? value : undefined;
+  return (value) => (typeof value === 'string' ? value : undefined);
 }
 
 function toId(value: unknown): string | undefined {
