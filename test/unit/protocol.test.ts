@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { type ServerEnvelope, type ServerMessageType, isLiveChatError } from '../../src/index.js';
 import { decode, encode } from '../../src/protocol.js';
 
@@ -43,6 +43,21 @@ describe('encode', () => {
     expect(parsed).toEqual({ type: 'join_conversation', payload: { line_user_id: 'U1', since_seq: 3 }, timestamp: expect.any(String) });
     expect(new Date(parsed.timestamp as string).toISOString()).toBe(parsed.timestamp);
   });
+
+  test('the timestamp is the time of sending, to the millisecond (formatted once per millisecond)', () => {
+    vi.useFakeTimers({ now: Date.parse('2026-01-02T03:04:05.006Z') });
+    const stamp = () => (JSON.parse(encode('ping', {})) as { timestamp: string }).timestamp;
+    expect(stamp()).toBe('2026-01-02T03:04:05.006Z');
+    expect(stamp()).toBe('2026-01-02T03:04:05.006Z');
+    vi.advanceTimersByTime(1);
+    expect(stamp()).toBe('2026-01-02T03:04:05.007Z');
+    vi.setSystemTime(Date.parse('2025-12-31T23:59:59.999Z')); // a clock set back
+    expect(stamp()).toBe('2025-12-31T23:59:59.999Z');
+  });
+});
+
+afterEach(() => {
+  vi.useRealTimers();
 });
 
 describe('decode: valid frames', () => {
