@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, expect, test } from 'vitest';
+import { BackgroundCheckpointer, type CheckpointResult } from '../../examples/server/src/store/checkpointer.js';
 import { SqliteStore } from '../../examples/server/src/store/sqlite.js';
 import type { MessageContent } from '../../src/protocol.js';
 import { tempDir } from '../support/reference-server.js';
@@ -108,4 +109,55 @@ test('close() commits the appends already asked for before it closes the file', 
   expect((await reopened.messagesAfter('U1', 0, 10))?.map((message) => message.message.text)).toEqual(['asked for just before the shutdown']);
   // After close, an append fails (its caller hears it) rather than hanging.
   await expect(store.appendCustomerMessage('U1', text('too late'))).rejects.toThrow(/not open/);
+});
+
+test('checkpoints run in a worker thread: the WAL is copied into the database file, and everything is still there after a reopen', async () => {
+  const dir = tempDir();
+  cleanup.push(() => dir.remove());
+  const path = join(dir.path, 'live-chat.sqlite');
+  const results: CheckpointResult[] = [];
+  let checkpointed!: () => void;
+  const first = new Promise<void>((resolve) => (checkpointed = resolve));
+  const store = new SqliteStore(path, {
+    checkpointEvery: 20,
+    onCheckpoint: (result) => {
+      results.push(result);
+      checkpointed();
+    },
+  });
+  cleanup.push(() => void store.close());
+  const before = statSync(path).size;
+  // 25 appends in one turn: one commit, past the threshold, so one checkpoint is asked for.
+  await Promise.all(Array.from({ length: 25 }, (_, index) => store.appendCustomerMessage(`U${index % 3}`, text(`m${index}`))));
+  await first;
+  expect(results[0]!.walFrames).toBeGreaterThan(0);
+  expect(results[0]!.checkpointed).toBe(results[0]!.walFrames);
+  // The pages are in the database file now, not only in the WAL.
+  expect(statSync(path).size).toBeGreaterThan(before);
+  // Fewer than the threshold since: no second one.
+  await store.appendCustomerMessage('U1', text('one more'));
+  await store.close();
+  expect(results).toHaveLength(1);
+
+  const reopened = new SqliteStore(path);
+  cleanup.push(() => void reopened.close());
+  expect((await reopened.listConversations()).map((conversation) => [conversation.id, conversation.lastSeq])).toEqual(
+    expect.arrayContaining([
+      ['U0', 9],
+      ['U1', 9],
+      ['U2', 8],
+    ]),
+  );
+});
+
+test('a checkpointer that cannot open the database reports it (the store then leaves checkpoints to SQLite)', async () => {
+  const dir = tempDir();
+  cleanup.push(() => dir.remove());
+  const failure = new Promise<Error>((resolve) => {
+    // A folder is no database: the worker's connection fails.
+    const checkpointer = new BackgroundCheckpointer(dir.path, { every: 1, onFailure: resolve });
+    checkpointer.committed(1);
+    cleanup.push(() => void checkpointer.close());
+  });
+  expect((await failure).message).toMatch(/directory|unable to open|not a database/i);
 });

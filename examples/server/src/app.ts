@@ -36,7 +36,7 @@ export async function createBackend(config: ServerConfig, processId: string, log
     const { createRedisBackend } = await import('./redis.js');
     return createRedisBackend(config.redisUrl, processId, { log, livenessSeconds: config.presenceLivenessSeconds });
   }
-  const store = new SqliteStore(config.databasePath);
+  const store = new SqliteStore(config.databasePath, { log });
   const bus = new LocalBus();
   const presence = new LocalPresence();
   return { store, bus, presence, close: () => Promise.all([bus.close(), presence.close(), store.close()]).then(() => undefined) };

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { MessageContent } from '../../../../src/protocol.js';
+import { BackgroundCheckpointer, type CheckpointResult } from './checkpointer.js';
 import type { AppendResult, ConversationSummary, HistoryPage, Store, StoredMessage } from './types.js';
 
 interface MessageRow {
@@ -47,6 +48,26 @@ CREATE UNIQUE INDEX IF NOT EXISTS messages_operator_dedup ON messages (admin_id,
 CREATE UNIQUE INDEX IF NOT EXISTS messages_external_dedup ON messages (external_id) WHERE external_id IS NOT NULL;
 `;
 
+export interface SqliteStoreOptions {
+  /**
+   * Committed appends between two checkpoints of the WAL, which a worker thread runs on a
+   * connection of its own (see BackgroundCheckpointer); 0 leaves checkpoints to SQLite, inside
+   * the commits of the event loop's thread.
+   * @default 500
+   */
+  checkpointEvery?: number;
+  /** Called after each background checkpoint (diagnostics, tests). */
+  onCheckpoint?: (result: CheckpointResult) => void;
+  /** Where a failure of the background checkpointer is reported. */
+  log?: (message: string) => void;
+}
+
+/**
+ * Above this many WAL pages the writer checkpoints by itself, as SQLite does by default at 1000:
+ * a backstop for a background checkpointer that cannot keep up (it is normally far below).
+ */
+const backstopCheckpointPages = 4000;
+
 /**
  * The embedded store: one SQLite file (WAL), seq assigned inside the insert transaction, dedup by
  * unique indexes.
@@ -64,16 +85,30 @@ export class SqliteStore implements Store {
   readonly #appendBatch: (inputs: readonly AppendInput[]) => AppendResult[];
   readonly #appendOne: (input: AppendInput) => AppendResult;
   readonly #statements;
+  readonly #checkpointer: BackgroundCheckpointer | undefined;
   /** Appends waiting for the next flush (this turn of the event loop). */
   #pending: PendingAppend[] = [];
 
-  constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.#db = new Database(path);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = NORMAL');
-    this.#db.exec(schema);
-    const db = this.#db;
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    const file = path !== ':memory:';
+    if (file) mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path);
+    this.#db = db;
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.exec(schema);
+    const checkpointEvery = options.checkpointEvery ?? 500;
+    if (file && checkpointEvery > 0) {
+      db.pragma(`wal_autocheckpoint = ${backstopCheckpointPages}`);
+      this.#checkpointer = new BackgroundCheckpointer(path, {
+        every: checkpointEvery,
+        ...(options.onCheckpoint && { onCheckpoint: options.onCheckpoint }),
+        onFailure: (error) => {
+          options.log?.(`sqlite: background checkpoints stopped (${error.message}); checkpointing in the commits again`);
+          if (db.open) db.pragma('wal_autocheckpoint = 1000');
+        },
+      });
+    }
     this.#statements = {
       byOperator: db.prepare<[string, string], MessageRow>('SELECT * FROM messages WHERE admin_id = ? AND temp_id = ?'),
       byExternal: db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE external_id = ?'),
@@ -152,6 +187,7 @@ export class SqliteStore implements Store {
     } catch {
       // Rolled back whole: nothing of it is stored. One transaction each, so that one bad append
       // (or a failure that hits them all) reaches its own caller and the others are still stored.
+      let committed = 0;
       for (const { input, resolve, reject } of batch) {
         let result: AppendResult;
         try {
@@ -160,11 +196,14 @@ export class SqliteStore implements Store {
           reject(error);
           continue;
         }
+        committed++;
         resolve(result);
       }
+      this.#checkpointer?.committed(committed);
       return;
     }
     for (const [index, { resolve }] of batch.entries()) resolve(results[index]!);
+    this.#checkpointer?.committed(batch.length);
   }
 
   /** One append, inside a transaction. */
@@ -244,6 +283,8 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     // Appends already asked for are committed (or fail) before the file is closed.
     this.#flush();
+    await this.#checkpointer?.close();
+    // The last connection to close checkpoints what is left and removes the WAL.
     if (this.#db.open) this.#db.close();
   }
 }
