@@ -431,9 +431,10 @@ export class Gateway {
 
 /** The wire frame of a stored message: `message_received` from a customer, `message_sent` from an operator. */
 export function messageFrame(message: StoredMessage): [string, Record<string, unknown>] {
-  const base = { line_user_id: message.conversationId, message: message.message, seq: message.seq };
-  if (message.sender === 'customer') return ['message_received', base];
-  return ['message_sent', { ...base, admin_id: message.adminId, temp_id: message.tempId }];
+  // Literals, not a spread of a base object: this runs for every message stored and replayed.
+  const { conversationId, seq } = message;
+  if (message.sender === 'customer') return ['message_received', { line_user_id: conversationId, message: message.message, seq }];
+  return ['message_sent', { line_user_id: conversationId, message: message.message, seq, admin_id: message.adminId, temp_id: message.tempId }];
 }
 
 export function conversationPayload(conversation: {

@@ -113,16 +113,21 @@ export class SqliteStore implements Store {
       byOperator: db.prepare<[string, string], MessageRow>('SELECT * FROM messages WHERE admin_id = ? AND temp_id = ?'),
       byExternal: db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE external_id = ?'),
       conversation: db.prepare<[string], ConversationRow>('SELECT * FROM conversations WHERE id = ?'),
-      upsertConversation: db.prepare(
+      /** What an append needs of the conversation. */
+      head: db.prepare<[string], Pick<ConversationRow, 'last_seq' | 'unread_count' | 'display_name'>>(
+        'SELECT last_seq, unread_count, display_name FROM conversations WHERE id = ?',
+      ),
+      // Positional parameters: binding by name costs a lookup per parameter, on every append.
+      upsertConversation: db.prepare<[string, string | null, number, number, string, string]>(
         `INSERT INTO conversations (id, display_name, last_seq, unread_count, status, updated_at)
-         VALUES (@id, @display_name, @last_seq, @unread_count, @status, @updated_at)
+         VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET display_name = COALESCE(excluded.display_name, display_name),
            last_seq = excluded.last_seq, unread_count = excluded.unread_count, status = excluded.status,
            updated_at = excluded.updated_at`,
       ),
-      insert: db.prepare(
+      insert: db.prepare<[string, number, string, string | null, string | null, string | null, string, string]>(
         `INSERT INTO messages (conversation_id, seq, sender, admin_id, temp_id, external_id, body, created_at)
-         VALUES (@conversation_id, @seq, @sender, @admin_id, @temp_id, @external_id, @body, @created_at)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       after: db.prepare<[string, number, number], MessageRow>(
         'SELECT * FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?',
@@ -218,40 +223,30 @@ export class SqliteStore implements Store {
       const row = statements.conversation.get(existing.conversation_id)!;
       return { message: toMessage(existing), duplicate: true, conversation: this.#summary(row) };
     }
-    const conversation = statements.conversation.get(input.conversationId);
+    const { conversationId, sender, adminId, tempId } = input;
+    const conversation = statements.head.get(conversationId);
     const seq = (conversation?.last_seq ?? 0) + 1;
     const createdAt = new Date().toISOString();
-    const customer = input.sender === 'customer';
+    const customer = sender === 'customer';
     const displayName = input.displayName ?? conversation?.display_name ?? null;
     const unreadCount = customer ? (conversation?.unread_count ?? 0) + 1 : 0;
     const status = customer ? 'waiting' : 'answered';
-    statements.insert.run({
-      conversation_id: input.conversationId,
+    statements.insert.run(
+      conversationId,
       seq,
-      sender: input.sender,
-      admin_id: input.adminId ?? null,
-      temp_id: input.tempId ?? null,
-      external_id: input.externalId ?? null,
-      body: JSON.stringify(input.message),
-      created_at: createdAt,
-    });
-    statements.upsertConversation.run({
-      id: input.conversationId,
-      display_name: input.displayName ?? null,
-      last_seq: seq,
-      unread_count: unreadCount,
-      status,
-      updated_at: createdAt,
-    });
-    const message: StoredMessage = {
-      conversationId: input.conversationId,
-      seq,
-      sender: input.sender,
-      message: input.message,
+      sender,
+      adminId ?? null,
+      tempId ?? null,
+      input.externalId ?? null,
+      JSON.stringify(input.message),
       createdAt,
-      ...(input.adminId !== undefined && { adminId: input.adminId }),
-      ...(input.tempId !== undefined && { tempId: input.tempId }),
-    };
+    );
+    statements.upsertConversation.run(conversationId, input.displayName ?? null, seq, unreadCount, status, createdAt);
+    // Keys in the order toMessage gives them (the same JSON whichever way a message is read).
+    const message: StoredMessage =
+      adminId === undefined || tempId === undefined
+        ? { conversationId, seq, sender, message: input.message, createdAt }
+        : { conversationId, seq, sender, message: input.message, createdAt, adminId, tempId };
     return {
       message,
       duplicate: false,
