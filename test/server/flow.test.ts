@@ -37,6 +37,8 @@ describe('messages', () => {
   test('a message to a conversation the sender has not joined is still acked (and not fanned out to it)', async () => {
     const app = await server();
     const alice = await harness().connected(app.wsUrl, await app.token('alice'));
+    // A view, not a join: the server is not told (sendMessage alone keeps no view in the client).
+    alice.conversation(U1);
     const ack = await alice.sendMessage(U1, 'no room needed');
     expect(ack.seq).toBe(1);
     expect(texts(alice, U1)).toEqual(['no room needed']);
