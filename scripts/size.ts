@@ -21,10 +21,12 @@ const root = fileURLToPath(new URL('..', import.meta.url));
  * (issue #2); until it is reached, the guard sits just above the measured size so that it can only
  * shrink (6005 B after the first compaction pass; 6234 B with backlog pacing and counted joins;
  * 6355 B with the hot-path work of issue #6: one deadline timer for the whole outbox instead of
- * two timers per message, no async wrapper around each send, field checks compiled once per type).
+ * two timers per message, no async wrapper around each send, field checks compiled once per type;
+ * 6429 B with time-ordered (UUIDv7) temp_ids, which took send→ack throughput through the reference
+ * server from 0.60× to 0.85× socket.io's).
  */
 export const budgets: Record<string, number> = {
-  'dist/index.js': 6.25 * 1024,
+  'dist/index.js': 6.3 * 1024,
   // Adapters: on top of the core (which they import, never bundle), frameworks excluded.
   'dist/react/index.js': 1024,
   'dist/vue/index.js': 1024,

@@ -76,7 +76,7 @@ export interface LiveChatClientOptions {
   watchEnvironment?: boolean;
   /**
    * Makes the `temp_id` of each message.
-   * @default crypto.randomUUID, with a fallback where it is missing (insecure contexts)
+   * @default a UUIDv7 (time-ordered) from crypto.randomUUID, with a fallback where it is missing (insecure contexts)
    */
   createTempId?: () => string;
 }

@@ -11,6 +11,42 @@ afterEach(() => {
 });
 
 describe('sendMessage', () => {
+  test('without crypto.randomUUID (an insecure context) temp_ids still start with the time and differ', async () => {
+    vi.stubGlobal('crypto', {});
+    try {
+      const { server, client } = await connectedPair();
+      server.ackMessages = false;
+      vi.setSystemTime(Date.parse('2026-11-26T04:00:00.000Z'));
+      void client.sendMessage('U1', 'a').catch(() => {});
+      void client.sendMessage('U1', 'b').catch(() => {});
+      await flush();
+      const ids = server.sentTempIds();
+      expect(ids.map((id) => parseInt(id.slice(0, 12), 16))).toEqual([Date.parse('2026-11-26T04:00:00.000Z'), Date.parse('2026-11-26T04:00:00.000Z')]);
+      expect(new Set(ids).size).toBe(2);
+      client.disconnect();
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  test('default temp_ids are UUIDv7: time-ordered, so the dedup index of a server grows at one end', async () => {
+    const { server, client } = await connectedPair();
+    server.ackMessages = false;
+    vi.setSystemTime(Date.parse('2026-11-26T04:00:00.000Z'));
+    for (const text of ['a', 'b']) void client.sendMessage('U1', text).catch(() => {});
+    vi.setSystemTime(Date.parse('2026-11-26T04:00:00.001Z'));
+    void client.sendMessage('U1', 'c').catch(() => {});
+    await flush();
+    const ids = server.sentTempIds();
+    expect(ids).toHaveLength(3);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const millis = ids.map((id) => parseInt(id.replace('-', '').slice(0, 12), 16));
+    expect(millis).toEqual([Date.parse('2026-11-26T04:00:00.000Z'), Date.parse('2026-11-26T04:00:00.000Z'), Date.parse('2026-11-26T04:00:00.001Z')]);
+    expect(new Set(ids).size).toBe(3);
+    expect(ids.at(-1)! > ids[0]!).toBe(true);
+    client.disconnect();
+  });
+
   test('sending keeps no conversation view of its own: acked messages are kept only where the app opened one', async () => {
     const { client } = await connectedPair();
     const opened = client.conversation('U1');
