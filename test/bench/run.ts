@@ -4,7 +4,8 @@
  *
  *   npm run bench                    full run (about 10 minutes on 2 cores; capped at 15)
  *   npm run bench -- --quick         smoke run (tiny counts, one round), written to .tmp/bench/
- *   npm run bench -- --only fanout   some sections only (size, client, fanout, memory, storm)
+ *   npm run bench -- --only fanout   some sections only (size, client, fanout, memory, storm),
+ *                                    written to .tmp/bench/<sections>.md
  *   npm run bench -- --out file.md   another output file
  *
  *   npm run bench -- --only server-ack [--rounds 9] [--baseline dir]
@@ -47,10 +48,11 @@ const defaultSections = ['size', 'client', 'fanout', 'memory', 'storm'];
 
 const quick = process.argv.includes('--quick');
 const only = option('--only')?.split(',') ?? defaultSections;
-// A partial run of its own never overwrites the full report unless asked to.
+// A partial or quick run never overwrites the full report unless `--out` asks for it.
+const partial = defaultSections.some((section) => !only.includes(section));
 const out =
   option('--out') ??
-  (quick ? `${root}.tmp/bench/benchmarks.quick.md` : only.includes('server-ack') ? `${root}.tmp/bench/server-ack.md` : `${root}docs/benchmarks.md`);
+  (quick ? `${root}.tmp/bench/benchmarks.quick.md` : partial ? `${root}.tmp/bench/${only.join('+')}.md` : `${root}docs/benchmarks.md`);
 const limitMs = (quick ? 5 : 15) * 60_000;
 
 const startedAt = Date.now();

@@ -20,7 +20,7 @@ describe('sendMessage', () => {
       void client.sendMessage('U1', 'a').catch(() => {});
       void client.sendMessage('U1', 'b').catch(() => {});
       await flush();
-      const ids = server.sentTempIds();
+      const ids = server.sentTempIds() as string[];
       expect(ids.map((id) => parseInt(id.slice(0, 12), 16))).toEqual([Date.parse('2026-11-26T04:00:00.000Z'), Date.parse('2026-11-26T04:00:00.000Z')]);
       expect(new Set(ids).size).toBe(2);
       client.disconnect();
@@ -37,7 +37,7 @@ describe('sendMessage', () => {
     vi.setSystemTime(Date.parse('2026-11-26T04:00:00.001Z'));
     void client.sendMessage('U1', 'c').catch(() => {});
     await flush();
-    const ids = server.sentTempIds();
+    const ids = server.sentTempIds() as string[];
     expect(ids).toHaveLength(3);
     for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     const millis = ids.map((id) => parseInt(id.replace('-', '').slice(0, 12), 16));
@@ -148,7 +148,7 @@ describe('sendMessage', () => {
   test('default temp_ids are unique strings', async () => {
     const { server, client } = await connectedPair();
     await within(Promise.all(Array.from({ length: 20 }, (_, i) => client.sendMessage('U1', `m${i}`))));
-    const ids = server.sentTempIds();
+    const ids = server.sentTempIds() as string[];
     expect(ids.every((id) => typeof id === 'string' && id.length >= 8)).toBe(true);
     expect(new Set(ids).size).toBe(20);
     client.disconnect();
