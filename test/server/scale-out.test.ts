@@ -4,9 +4,10 @@
  * server child process killed with SIGKILL. Operators are the real SDK client.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import { describe, expect, test } from 'vitest';
 import { textEvent } from '../../examples/server/src/line.js';
-import type { LiveChatClient, ServerEnvelope } from '../../src/index.js';
+import type { LiveChatClient, MessageAck, ServerEnvelope } from '../../src/index.js';
 import { texts, useHarness, waitFor, waitForState } from '../support/harness.js';
 import { FaultProxy } from '../support/proxy.js';
 import { RawClient } from '../support/raw-client.js';
@@ -89,6 +90,69 @@ async function serverProcess(): Promise<{ child: ChildProcess; wsUrl: string; ou
   return { child, wsUrl: `ws://127.0.0.1:${port}${LIVE_CHAT_PATH}`, output: () => output };
 }
 
+/**
+ * A TCP proxy in front of Redis that can hold back everything Redis sends through it (command
+ * replies and pub/sub deliveries alike), then release it in order; what the client sends always
+ * goes through. A process behind it whose replies are held is a process whose event loop (or
+ * network) is slow at the wrong moment: its appends are done in Redis, but it hears of them late.
+ */
+class ReplyHoldingProxy {
+  readonly #server: net.Server;
+  readonly #sockets = new Set<Socket>();
+  /** Writes waiting for release, in arrival order, across connections. */
+  readonly #held: (() => void)[] = [];
+  #holding = false;
+
+  private constructor(server: net.Server) {
+    this.#server = server;
+  }
+
+  static async start(targetPort: number): Promise<ReplyHoldingProxy> {
+    const server = net.createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    const proxy = new ReplyHoldingProxy(server);
+    server.on('connection', (client) => proxy.#accept(client, targetPort));
+    return proxy;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  hold(): void {
+    this.#holding = true;
+  }
+
+  release(): void {
+    this.#holding = false;
+    for (const write of this.#held.splice(0)) write();
+  }
+
+  close(): Promise<void> {
+    this.release();
+    for (const socket of this.#sockets) socket.destroy();
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #accept(client: Socket, targetPort: number): void {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      this.#sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        this.#sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.on('data', (chunk) => upstream.write(chunk));
+    upstream.on('data', (chunk) => (this.#holding ? this.#held.push(() => client.write(chunk)) : client.write(chunk)));
+  }
+}
+
 describe('two server processes on one Redis', () => {
   test('messages cross processes both ways: acked with seq, seen exactly once on the other process, in seq order', async () => {
     const [a, b] = await processes();
@@ -124,6 +188,66 @@ describe('two server processes on one Redis', () => {
     expect(alice.conversation('U1').getSnapshot().messages[1]).toMatchObject({ adminId: 'bob', tempId: fromB.tempId });
     // Each ack names the message its sender wrote.
     for (const ack of burst) expect(texts(alice, 'U1')[ack.seq! - 1]).toBe(ack.message.text);
+  });
+
+  test('conversation_updated never goes backwards on any process: two processes append 40 messages each to one conversation', async () => {
+    // A's Redis traffic goes through a proxy that can hold back what Redis answers it: an append of
+    // A's can be done in Redis (its seq taken) while A has not heard of it yet, and B appends after it.
+    const proxy = harness().defer(await ReplyHoldingProxy.start(redis().port));
+    // Liveness 30 s: A must not be swept as dead while it is held back.
+    const a = harness().defer(await startServer({ redisUrl: proxy.url, presenceLivenessSeconds: 30 }));
+    const [b] = await processes(1, { presenceLivenessSeconds: 30 });
+    // Pings and acks wait behind held replies: clients as patient as real ones.
+    const patient = { heartbeat: { intervalMs: 1000, timeoutMs: 5000 }, queue: { ackTimeoutMs: 5000, ttlMs: 15_000 } };
+    const alice = await harness().connected(a.wsUrl, await a.token('alice'), ['U1'], patient);
+    // One join after the other: presence announcements of two joins at once can cross too.
+    await present(alice, 'U1', ['alice']);
+    const bob = await harness().connected(b!.wsUrl, await b!.token('bob'), ['U1'], patient);
+    const aliceFrames = record(alice);
+    const bobFrames = record(bob);
+    await present(alice, 'U1', ['alice', 'bob']);
+    await present(bob, 'U1', ['alice', 'bob']);
+    const updates = (frames: readonly ServerEnvelope[], conversationId = 'U1') =>
+      frames.filter((frame) => frame.type === 'conversation_updated' && frame.payload.line_user_id === conversationId).map((frame) => frame.payload);
+    const acks: MessageAck[] = [];
+
+    // Interleaved, one each per round: alice's append is stored (seq 2k-1; bob sees the message) but
+    // A hears of it only after bob's (seq 2k) was stored and announced.
+    for (let round = 1; round <= 20; round++) {
+      proxy.hold();
+      const mine = alice.sendMessage('U1', `A${round}`);
+      await waitFor(`bob sees A${round}`, () => texts(bob, 'U1').includes(`A${round}`));
+      const theirs = await bob.sendMessage('U1', `B${round}`);
+      await waitFor(`bob gets the summary of B${round}`, () => updates(bobFrames).some((update) => update.last_seq === theirs.seq));
+      proxy.release();
+      acks.push(theirs, await mine);
+    }
+    // Then both at once, nothing held: 20 more each, racing.
+    acks.push(
+      ...(await Promise.all([
+        ...range(21, 40).map((i) => alice.sendMessage('U1', `A${i}`)),
+        ...range(21, 40).map((i) => bob.sendMessage('U1', `B${i}`)),
+      ])),
+    );
+    expect(acks.map((ack) => ack.seq).sort((x, y) => x! - y!)).toEqual(range(1, 80));
+
+    // Barrier: a summary of another conversation, published after all of U1's.
+    await bob.sendMessage('U2', 'barrier');
+    for (const frames of [aliceFrames, bobFrames]) await waitFor('the barrier summary', () => updates(frames, 'U2').length > 0);
+
+    const newest = acks.find((ack) => ack.seq === 80)!;
+    for (const [who, frames] of [['alice on A', aliceFrames], ['bob on B', bobFrames]] as const) {
+      const seen = updates(frames).map((update) => update.last_seq as number);
+      const backwards = seen.filter((seq, index) => index > 0 && seq < seen[index - 1]!);
+      expect(backwards, `${who}: a summary older than the one before it (last_seq in arrival order: ${seen.join(' ')})`).toEqual([]);
+      expect(seen.at(-1), who).toBe(80);
+      expect(updates(frames).at(-1), who).toMatchObject({
+        line_user_id: 'U1',
+        unread_count: 0,
+        status: 'answered',
+        last_message: { seq: 80, sender: 'operator', admin_id: newest.adminId, temp_id: newest.tempId, message: { type: 'text', text: newest.message.text } },
+      });
+    }
   });
 
   test('typing on A shows on B, is never echoed to A, and expires server-side across processes', async () => {

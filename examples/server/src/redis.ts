@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import type { MessageContent } from '../../../src/protocol.js';
 import type { Backend } from './app.js';
 import { type Broadcast, type Bus, type Presence, distinct } from './fanout.js';
-import { messageFrame } from './gateway.js';
+import { conversationPayload, messageFrame } from './gateway.js';
 import { encode } from './protocol.js';
 import type { AppendResult, ConversationSummary, HistoryPage, Store, StoredMessage } from './store/types.js';
 
@@ -25,6 +25,8 @@ const key = {
   channel: `${prefix}fanout`,
   /** Every stored message, published by the append script itself: in seq order, across processes. */
   messagesChannel: `${prefix}messages`,
+  /** The conversation's summary after each stored message, published by the script right after the message. */
+  conversationsChannel: `${prefix}conversations`,
 };
 
 type Log = (message: string) => void;
@@ -38,15 +40,19 @@ type Log = (message: string) => void;
  * to 14 digits, reorder keys and reject lone surrogates. The seq is spliced in as the first key
  * instead, so the stored text is exactly what `JSON.stringify` produced, as in the SQLite store.
  *
- * The stored message is also published (channel `lc:messages`) inside the script: seq assignment
- * and fan-out are one atomic step, so every process receives a conversation's messages in seq
- * order even when several processes append to it at once. (Published after the script returned,
- * two processes' messages could cross on the way: 4 delivered before 3, and a client that then
- * reconnected with since_seq=4 would never get 3.)
+ * The stored message is also published (channel `lc:messages`) inside the script, and right after
+ * it the conversation's new summary (channel `lc:conversations`: `{"unreadCount", "displayName",
+ * "lastMessage"}`, the rest follows from the message, see {@link summaryAfter}): seq assignment and
+ * fan-out are one atomic step, so every process receives a conversation's messages, and its
+ * summaries, in seq order even when several processes append to it at once. (Published after the
+ * script returned, two processes' events could cross on the way: message 4 delivered before 3, and
+ * a client that then reconnected with since_seq=4 would never get 3; the summary after 3 announced
+ * after the one after 4, and consoles showing a stale last message and unread count.) A duplicate
+ * publishes nothing.
  *
  * KEYS: dedup hash, seq counter, stream, conversation hash, conversation index.
  * ARGV: dedup field ('' for none), message JSON object without seq, sender, index score,
- * conversation id, display name ('' for none), createdAt, messages channel.
+ * conversation id, display name ('' for none), createdAt, messages channel, conversations channel.
  * Returns `{1, original JSON}` for a duplicate, else `{0, JSON, unread count, display name or ''}`:
  * with what the caller knows, the conversation summary after the append (no read back).
  */
@@ -69,8 +75,10 @@ end
 redis.call('HSET', KEYS[4], 'last_seq', seq, 'updated_at', ARGV[7], 'last', json)
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[4], 'display_name', ARGV[6]) end
 redis.call('ZADD', KEYS[5], ARGV[4], ARGV[5])
+local name = redis.call('HGET', KEYS[4], 'display_name') or ''
 redis.call('PUBLISH', ARGV[8], json)
-return {0, json, unread, redis.call('HGET', KEYS[4], 'display_name') or ''}
+redis.call('PUBLISH', ARGV[9], '{"unreadCount":' .. string.format('%d', unread) .. ',"displayName":' .. cjson.encode(name) .. ',"lastMessage":' .. json .. '}')
+return {0, json, unread, name}
 `;
 
 type AppendCommand = (
@@ -87,11 +95,13 @@ type AppendCommand = (
   displayName: string,
   createdAt: string,
   messagesChannel: string,
+  conversationsChannel: string,
 ) => Promise<[0, string, number, string] | [1, string]>;
 
 /**
  * Storage in Redis: a stream per conversation for ordered history and replay, hashes for dedup and
- * summaries. Each new message is also published for {@link RedisBus} to fan out (see appendScript).
+ * summaries. Each new message and the summary after it are also published for {@link RedisBus} to
+ * fan out (see appendScript).
  */
 export class RedisStore implements Store {
   readonly #redis: Redis & { liveChatAppend: AppendCommand };
@@ -176,6 +186,7 @@ export class RedisStore implements Store {
       displayName,
       createdAt,
       key.messagesChannel,
+      key.conversationsChannel,
     );
     const stored = JSON.parse(reply[1]) as StoredMessage;
     if (reply[0] === 1) {
@@ -185,21 +196,24 @@ export class RedisStore implements Store {
       if (!conversation) throw new Error(`conversation ${stored.conversationId} of a stored message is missing`);
       return { message: stored, duplicate: true, conversation };
     }
-    const customer = message.sender === 'customer';
-    return {
-      message: stored,
-      duplicate: false,
-      conversation: {
-        id: conversationId,
-        displayName: reply[3] || undefined,
-        lastMessage: stored,
-        lastSeq: stored.seq,
-        unreadCount: Number(reply[2]),
-        status: customer ? 'waiting' : 'answered',
-        updatedAt: createdAt,
-      },
-    };
+    return { message: stored, duplicate: false, conversation: summaryAfter(stored, Number(reply[2]), reply[3]) };
   }
+}
+
+/**
+ * The conversation summary right after `message` was appended, from what the append script
+ * returns or publishes: the unread count and the display name ('' for none) it read.
+ */
+function summaryAfter(message: StoredMessage, unreadCount: number, displayName: string): ConversationSummary {
+  return {
+    id: message.conversationId,
+    displayName: displayName || undefined,
+    lastMessage: message,
+    lastSeq: message.seq,
+    unreadCount,
+    status: message.sender === 'customer' ? 'waiting' : 'answered',
+    updatedAt: message.createdAt,
+  };
 }
 
 function entryMessage([, fields]: [string, string[]]): StoredMessage {
@@ -224,34 +238,45 @@ function toSummary(conversationId: string, row: Record<string, string>): Convers
  * {@link RedisBus.start} (as {@link createRedisBackend} does) before publishing: it resolves once
  * Redis confirmed the subscription, so no broadcast published afterwards is missed.
  *
- * Message frames (`message_sent`, `message_received`) are the exception: {@link RedisStore}
- * publishes every stored message atomically with its seq, and this bus turns it into the frame the
- * gateway would have sent. The gateway's own publish of that frame is therefore skipped: with it,
- * each message would arrive twice, and not necessarily in seq order.
+ * What an append announces is the exception: {@link RedisStore} publishes every stored message and
+ * the conversation's summary after it atomically with its seq, and this bus turns them into the
+ * frames the gateway would have sent: `message_sent`/`message_received` to the room at once, and
+ * `conversation_updated` to everyone once per conversation and turn of the event loop, with the
+ * newest summary (as the gateway does in one process). The gateway's own publishes of those frames
+ * are therefore dropped: with them, each would arrive twice, and not necessarily in seq order.
  */
 export class RedisBus implements Bus {
+  /** Conversations whose newest announced seq is remembered (the least recently updated are forgotten beyond). */
+  static readonly rememberedConversations = 10_000;
   readonly #publisher: Redis;
   readonly #subscriber: Redis;
   readonly #log: Log;
   #deliver: ((broadcast: Broadcast) => void) | undefined;
+  /** Summaries received in this turn of the event loop, the newest per conversation. */
+  readonly #summaries = new Map<string, ConversationSummary>();
+  /** Per conversation, the last seq of the newest summary received: an older one is never announced after it. */
+  readonly #lastSeqs = new Map<string, number>();
 
   constructor(publisher: Redis, subscriber: Redis, log: Log = () => {}) {
     this.#publisher = publisher;
     this.#subscriber = subscriber;
     this.#log = log;
     subscriber.on('message', (channel: string, text: string) => {
-      if (channel !== key.channel && channel !== key.messagesChannel) return;
       // Thrown here, an error would end up in ioredis's reply parser: log it instead.
       try {
-        this.#deliver?.(channel === key.channel ? (JSON.parse(text) as Broadcast) : storedMessageBroadcast(text));
+        if (channel === key.channel) this.#deliver?.(JSON.parse(text) as Broadcast);
+        else if (channel === key.messagesChannel) this.#deliver?.(storedMessageBroadcast(text));
+        else if (channel === key.conversationsChannel) this.#summaryReceived(text);
       } catch (error) {
         this.#log(`redis fan-out: could not deliver a broadcast: ${describe(error)}`);
       }
     });
+    // Across a reconnection the seqs may start over (Redis restarted empty): forget the old ones.
+    subscriber.on('close', () => this.#lastSeqs.clear());
   }
 
   async start(): Promise<void> {
-    await this.#subscriber.subscribe(key.channel, key.messagesChannel);
+    await this.#subscriber.subscribe(key.channel, key.messagesChannel, key.conversationsChannel);
   }
 
   /**
@@ -260,7 +285,7 @@ export class RedisBus implements Bus {
    * did not come retries with the same temp_id, answered with the original ack.
    */
   async publish(broadcast: Broadcast): Promise<void> {
-    if (isMessageFrame(broadcast.frame)) return; // already published by the append, in seq order
+    if (isAppendFrame(broadcast.frame)) return; // already published by the append, in seq order
     try {
       await this.#publisher.publish(key.channel, JSON.stringify(broadcast));
     } catch (error) {
@@ -274,7 +299,34 @@ export class RedisBus implements Bus {
 
   async close(): Promise<void> {
     this.#deliver = undefined;
+    this.#summaries.clear();
     await quit(this.#subscriber);
+  }
+
+  #summaryReceived(text: string): void {
+    const { unreadCount, displayName, lastMessage } = JSON.parse(text) as { unreadCount: number; displayName: string; lastMessage: StoredMessage };
+    const summary = summaryAfter(lastMessage, unreadCount, displayName);
+    const lastSeqs = this.#lastSeqs;
+    const seen = lastSeqs.get(summary.id);
+    // Redis delivers them in seq order; this is the safety net that keeps a console from going back.
+    if (seen !== undefined && summary.lastSeq <= seen) return;
+    lastSeqs.delete(summary.id); // re-inserted last: the map is ordered from least recently updated
+    lastSeqs.set(summary.id, summary.lastSeq);
+    if (lastSeqs.size > RedisBus.rememberedConversations) lastSeqs.delete(lastSeqs.keys().next().value!);
+    if (this.#summaries.size === 0) setImmediate(() => this.#flushSummaries());
+    this.#summaries.set(summary.id, summary);
+  }
+
+  #flushSummaries(): void {
+    const summaries = [...this.#summaries.values()];
+    this.#summaries.clear();
+    for (const summary of summaries) {
+      try {
+        this.#deliver?.({ frame: encode('conversation_updated', conversationPayload(summary)) });
+      } catch (error) {
+        this.#log(`redis fan-out: could not deliver a broadcast: ${describe(error)}`);
+      }
+    }
   }
 }
 
@@ -285,9 +337,10 @@ function storedMessageBroadcast(json: string): Broadcast {
   return { room: message.conversationId, frame: JSON.stringify({ type, payload, timestamp: message.createdAt }) };
 }
 
-function isMessageFrame(frame: string): boolean {
+/** The frames of an append: published by the append script itself (see appendScript). */
+function isAppendFrame(frame: string): boolean {
   const { type } = JSON.parse(frame) as { type?: unknown };
-  return type === 'message_sent' || type === 'message_received';
+  return type === 'message_sent' || type === 'message_received' || type === 'conversation_updated';
 }
 
 export interface RedisPresenceOptions {
