@@ -118,6 +118,8 @@ function awaitType(socket: { addEventListener(type: 'message', listener: (event:
 }
 
 const open: Record<string, (run: ClientRun) => Promise<Driver>> = {
+  'ours-view': (run) => open.ours!(run),
+
   async ours(run) {
     const client = new LiveChatClient({
       url: run.url,
@@ -147,6 +149,8 @@ const open: Record<string, (run: ClientRun) => Promise<Driver>> = {
         });
       });
     }
+    // A console shows the conversation: its view keeps every message (joining opens it too).
+    if (run.peer === 'ours-view') client.conversation(room);
     return {
       send(text, done) {
         void client.sendMessage(room, text).then(done, (error: unknown) => {
