@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { describe, expect, test } from 'vitest';
 import type { Broadcast } from '../../examples/server/src/fanout.js';
-import { RedisBus, RedisStore } from '../../examples/server/src/redis.js';
+import { RedisBus, RedisPresence, RedisStore } from '../../examples/server/src/redis.js';
 import type { AppendResult, StoredMessage } from '../../examples/server/src/store/types.js';
 import { waitFor } from '../support/harness.js';
 import { useRedis } from '../support/redis.js';
@@ -164,6 +164,122 @@ describe('RedisBus: conversation_updated from the summaries Redis publishes', ()
     await admin.publish('lc:conversations', summary('U1', 1));
     await waitFor('seq 1 after the reconnection', () => updates(delivered, 'U1').length === 2);
     expect(updates(delivered, 'U1').map((update) => update.last_seq)).toEqual([40, 1]);
+    await redisBus.close();
+  });
+});
+
+describe('Redis presence script: each change and the operators after it, published together', () => {
+  interface Change { room: string; version: number; type: string; admins: string[]; operators: string[] }
+
+  async function listenPresence(): Promise<{ changes: Change[]; close(): void }> {
+    const changes: Change[] = [];
+    const subscriber = await redis().connect();
+    subscriber.on('message', (_channel: string, payload: string) => changes.push(JSON.parse(payload) as Change));
+    await subscriber.subscribe('lc:presence');
+    return { changes, close: () => subscriber.disconnect() };
+  }
+
+  test('joins and leaves at once through two processes: versions increase, each list is the room right after its change', async () => {
+    const { changes, close } = await listenPresence();
+    const [p1, p2] = [new RedisPresence(await redis().connect(), 'pa'), new RedisPresence(await redis().connect(), 'pb')];
+    await Promise.all([p1.start(), p2.start()]);
+    const admins = ['alice', 'bob', 'carol', 'dave'];
+    const returned = await Promise.all(
+      Array.from({ length: 40 }, (_, index) => (index % 2 === 0 ? p1 : p2).join('R1', `${index % 2 === 0 ? 'pa' : 'pb'}:${index}`, admins[index % 4]!)),
+    );
+    await Promise.all(Array.from({ length: 40 }, (_, index) => (index % 2 === 0 ? p1 : p2).leave('R1', `${index % 2 === 0 ? 'pa' : 'pb'}:${index}`)));
+    await waitFor('80 changes', () => changes.length === 80);
+    const versions = changes.map((change) => change.version);
+    expect(versions.filter((version, index) => index > 0 && version <= versions[index - 1]!)).toEqual([]);
+    // Replayed in publish order, the changes give each published list.
+    const counts = new Map<string, number>();
+    for (const change of changes) {
+      const [admin] = change.admins;
+      counts.set(admin!, (counts.get(admin!) ?? 0) + (change.type === 'joined' ? 1 : -1));
+      const expected = [...counts].filter(([, count]) => count > 0).map(([id]) => id).sort();
+      expect([...change.operators].sort(), JSON.stringify(change)).toEqual(expected);
+      expect(change.room).toBe('R1');
+    }
+    expect(returned.at(-1)).toEqual(admins.slice().sort());
+    expect(changes.at(-1)!.operators).toEqual([]);
+    close();
+    await Promise.all([p1.close(), p2.close()]);
+  });
+
+  test('a closing process: one change per room, naming only the operators not present through another process', async () => {
+    const [p1, p2] = [new RedisPresence(await redis().connect(), 'pc'), new RedisPresence(await redis().connect(), 'pd')];
+    await Promise.all([p1.start(), p2.start()]);
+    await p1.join('R2', 'pc:1', 'alice');
+    await p1.join('R2', 'pc:2', 'bob');
+    await p2.join('R2', 'pd:1', 'bob');
+    await p1.join('R3', 'pc:3', 'bob');
+    const { changes, close } = await listenPresence();
+    await p1.close();
+    await p2.join('R9', 'pd:9', 'barrier');
+    await waitFor('the barrier', () => changes.some((change) => change.room === 'R9'));
+    expect(changes.filter((change) => change.room !== 'R9').sort((x, y) => x.room.localeCompare(y.room))).toEqual([
+      { room: 'R2', version: expect.any(Number), type: 'left', admins: ['alice'], operators: ['bob'] },
+      { room: 'R3', version: expect.any(Number), type: 'left', admins: ['bob'], operators: [] },
+    ]);
+    close();
+    await p2.close();
+  });
+});
+
+describe('RedisBus: operator_joined/operator_left from the presence changes Redis publishes', () => {
+  async function bus(): Promise<{ bus: RedisBus; delivered: Broadcast[] }> {
+    const delivered: Broadcast[] = [];
+    const bus = new RedisBus(await redis().connect(), await redis().connect());
+    bus.subscribe((broadcast) => delivered.push(broadcast));
+    await bus.start();
+    return { bus, delivered };
+  }
+
+  function presence(delivered: readonly Broadcast[], room: string): { type: string; payload: Record<string, unknown> }[] {
+    return delivered
+      .filter((broadcast) => broadcast.room === room)
+      .map((broadcast) => JSON.parse(broadcast.frame) as { type: string; payload: Record<string, unknown> })
+      .filter((frame) => frame.type === 'operator_joined' || frame.type === 'operator_left');
+  }
+
+  const change = (room: string, version: number, type: string, admins: string[], operators: string[]) =>
+    JSON.stringify({ room, version, type, admins, operators });
+
+  test('one frame per admin to the room, with the sorted list and the version; older versions and the gateway\'s own frames dropped', async () => {
+    const { bus: redisBus, delivered } = await bus();
+    const admin = await redis().connect();
+    await admin.publish('lc:presence', change('R1', 5, 'joined', ['bob'], ['bob', 'alice']));
+    await admin.publish('lc:presence', change('R1', 4, 'joined', ['alice'], ['alice'])); // older: dropped
+    await admin.publish('lc:presence', change('R1', 5, 'left', ['bob'], ['alice'])); // not newer: dropped
+    await redisBus.publish({ room: 'R1', frame: JSON.stringify({ type: 'operator_left', payload: { admin_id: 'x', line_user_id: 'R1', operators: [] }, timestamp: 'x' }) });
+    await redisBus.publish({ room: 'R1', frame: JSON.stringify({ type: 'operator_joined', payload: { admin_id: 'x', line_user_id: 'R1', operators: ['x'] }, timestamp: 'x' }) });
+    await admin.publish('lc:presence', change('R2', 1, 'left', ['carol', 'dave'], [])); // another room: its own versions
+    await admin.publish('lc:presence', change('R1', 9, 'left', ['alice', 'bob'], []));
+    await waitFor('version 9', () => presence(delivered, 'R1').length === 3);
+    expect(presence(delivered, 'R1').map(({ type, payload }) => ({ type, ...payload }))).toEqual([
+      { type: 'operator_joined', admin_id: 'bob', line_user_id: 'R1', operators: ['alice', 'bob'], version: 5 },
+      { type: 'operator_left', admin_id: 'alice', line_user_id: 'R1', operators: [], version: 9 },
+      { type: 'operator_left', admin_id: 'bob', line_user_id: 'R1', operators: [], version: 9 },
+    ]);
+    expect(presence(delivered, 'R2').map(({ payload }) => payload.admin_id)).toEqual(['carol', 'dave']);
+    await redisBus.close();
+  });
+
+  test('after the subscription is lost and restored (Redis may have restarted empty), versions may start over', async () => {
+    const { bus: redisBus, delivered } = await bus();
+    const admin = await redis().connect();
+    await admin.publish('lc:presence', change('R1', 40, 'joined', ['alice'], ['alice']));
+    await waitFor('version 40', () => presence(delivered, 'R1').length === 1);
+    const subscribers = async () => ((await admin.pubsub('NUMSUB', 'lc:presence')) as [string, number])[1];
+    const before = await subscribers();
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+    for (let started = Date.now(); (await subscribers()) < before; ) {
+      if (Date.now() - started > 5000) throw new Error('the bus did not subscribe again');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await admin.publish('lc:presence', change('R1', 1, 'joined', ['bob'], ['bob']));
+    await waitFor('version 1 after the reconnection', () => presence(delivered, 'R1').length === 2);
+    expect(presence(delivered, 'R1').map(({ payload }) => payload.version)).toEqual([40, 1]);
     await redisBus.close();
   });
 });

@@ -102,6 +102,9 @@ class ReplyHoldingProxy {
   /** Writes waiting for release, in arrival order, across connections. */
   readonly #held: (() => void)[] = [];
   #holding = false;
+  #trigger: { command: RegExp; resolve: () => void } | undefined;
+  /** Called once something was held after a trigger fired. */
+  #onHeld: (() => void) | undefined;
 
   private constructor(server: net.Server) {
     this.#server = server;
@@ -126,6 +129,17 @@ class ReplyHoldingProxy {
     this.#holding = true;
   }
 
+  /**
+   * Holds back what Redis sends from the moment the client sends a command named by `command`
+   * (that command's reply included). Resolves once Redis has answered it (the reply is held), i.e.
+   * once the command has run in Redis while the client has not heard of it.
+   */
+  holdFrom(command: RegExp): Promise<void> {
+    return new Promise((resolve) => {
+      this.#trigger = { command, resolve };
+    });
+  }
+
   release(): void {
     this.#holding = false;
     for (const write of this.#held.splice(0)) write();
@@ -148,8 +162,23 @@ class ReplyHoldingProxy {
         upstream.destroy();
       });
     }
-    client.on('data', (chunk) => upstream.write(chunk));
-    upstream.on('data', (chunk) => (this.#holding ? this.#held.push(() => client.write(chunk)) : client.write(chunk)));
+    client.on('data', (chunk: Buffer) => {
+      // RESP: a command is an array of bulk strings, its name first (`*<n>\r\n$<len>\r\n<name>\r\n`).
+      const names = [...chunk.toString('latin1').matchAll(/\*\d+\r\n\$\d+\r\n([^\r]*)\r\n/g)].map((match) => match[1]!);
+      const trigger = this.#trigger;
+      if (trigger && names.some((name) => trigger.command.test(name))) {
+        this.#trigger = undefined;
+        this.#holding = true;
+        this.#onHeld = trigger.resolve;
+      }
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk) => {
+      if (!this.#holding) return client.write(chunk);
+      this.#held.push(() => client.write(chunk));
+      this.#onHeld?.();
+      this.#onHeld = undefined;
+    });
   }
 }
 
@@ -200,7 +229,7 @@ describe('two server processes on one Redis', () => {
     // Pings and acks wait behind held replies: clients as patient as real ones.
     const patient = { heartbeat: { intervalMs: 1000, timeoutMs: 5000 }, queue: { ackTimeoutMs: 5000, ttlMs: 15_000 } };
     const alice = await harness().connected(a.wsUrl, await a.token('alice'), ['U1'], patient);
-    // One join after the other: presence announcements of two joins at once can cross too.
+    // One join after the other (two joins at once: see the presence test below).
     await present(alice, 'U1', ['alice']);
     const bob = await harness().connected(b!.wsUrl, await b!.token('bob'), ['U1'], patient);
     const aliceFrames = record(alice);
@@ -247,6 +276,49 @@ describe('two server processes on one Redis', () => {
         status: 'answered',
         last_message: { seq: 80, sender: 'operator', admin_id: newest.adminId, temp_id: newest.tempId, message: { type: 'text', text: newest.message.text } },
       });
+    }
+  });
+
+  test('operator lists never go backwards: two operators join one room through different processes at once', async () => {
+    // A's Redis traffic goes through the holding proxy. Alice joins through A, and A's replies are
+    // held from the moment it asks Redis for the room's operators (after adding alice): A has its
+    // list, [alice], but announces it only after bob joined through B and [alice, bob] was announced.
+    const proxy = harness().defer(await ReplyHoldingProxy.start(redis().port));
+    const a = harness().defer(await startServer({ redisUrl: proxy.url, presenceLivenessSeconds: 30 }));
+    const [b] = await processes(1, { presenceLivenessSeconds: 30 });
+    const patient = { heartbeat: { intervalMs: 1000, timeoutMs: 5000 }, queue: { ackTimeoutMs: 5000, ttlMs: 15_000 } };
+    const alice = harness().client(a.wsUrl, { token: await a.token('alice'), ...patient });
+    const bob = harness().client(b!.wsUrl, { token: await b!.token('bob'), ...patient });
+    const frames = new Map([[alice, record(alice)], [bob, record(bob)]]);
+    // The read of the list: a command of its own before the fix, part of the presence script after.
+    const aRead = proxy.holdFrom(/^(hgetall|evalsha|eval)$/i);
+    alice.joinConversation('U1');
+    alice.connect();
+    await aRead;
+    bob.joinConversation('U1');
+    bob.connect();
+    await present(bob, 'U1', ['alice', 'bob']);
+    proxy.release();
+    // Barrier: alice's join is done before her send is handled (one connection's frames are handled
+    // in order), and the message reaches each process after every presence announcement before it.
+    await alice.sendMessage('U1', 'barrier');
+    await waitFor('bob gets the barrier', () => texts(bob, 'U1').includes('barrier'));
+    await waitFor('alice gets the barrier', () => texts(alice, 'U1').includes('barrier'));
+
+    for (const [client, who] of [[alice, 'alice'], [bob, 'bob']] as const) {
+      const presence = frames
+        .get(client)!
+        .filter((frame) => (frame.type === 'operator_joined' || frame.type === 'operator_left') && frame.payload.line_user_id === 'U1')
+        .map((frame) => ({ type: frame.type, ...frame.payload }) as Record<string, unknown>);
+      const described = JSON.stringify(presence);
+      expect(presence.length, `${who}: ${described}`).toBeGreaterThan(0);
+      expect(presence.every((frame) => frame.type === 'operator_joined'), `${who}: ${described}`).toBe(true);
+      expect(presence.at(-1), `${who}: ${described}`).toMatchObject({ operators: ['alice', 'bob'] });
+      expect(client.conversation('U1').getSnapshot().operators, who).toEqual(['alice', 'bob']);
+      // Versions only go up, in arrival order: no older list after a newer one.
+      const versions = presence.map((frame) => frame.version);
+      expect(versions.every((version) => typeof version === 'number'), `${who}: ${described}`).toBe(true);
+      expect(versions.filter((version, index) => index > 0 && (version as number) <= (versions[index - 1] as number)), `${who}: ${described}`).toEqual([]);
     }
   });
 

@@ -27,6 +27,13 @@ const key = {
   messagesChannel: `${prefix}messages`,
   /** The conversation's summary after each stored message, published by the script right after the message. */
   conversationsChannel: `${prefix}conversations`,
+  /**
+   * Presence versions: one counter for every room, so each room's changes get increasing versions
+   * and no key is left behind per room that was ever joined.
+   */
+  presenceVersion: `${prefix}presence-version`,
+  /** Every presence change with the room's operators after it, published by the presence script itself. */
+  presenceChannel: `${prefix}presence`,
 };
 
 type Log = (message: string) => void;
@@ -97,6 +104,100 @@ type AppendCommand = (
   messagesChannel: string,
   conversationsChannel: string,
 ) => Promise<[0, string, number, string] | [1, string]>;
+
+/**
+ * Changes a room's presence and publishes the room's operators after it, in one atomic step:
+ * every process receives a room's presence changes in the order they were made, with increasing
+ * versions. (Read back and published after the update, two processes' announcements could cross:
+ * alice's join read [alice], bob's join read and announced [alice, bob], then alice's [alice]
+ * arrived last and consoles kept a stale list.)
+ *
+ * Operations (ARGV[1]): `join` adds connection ARGV[3] of admin ARGV[4] (and the room to the
+ * process's rooms, KEYS[3]); `leave` removes connection ARGV[3], whose admin ARGV[4] is announced
+ * as left; `remove` removes every connection of process ARGV[3] (dead or closing), announcing its
+ * admins who are not present through another connection, and publishes nothing if none left.
+ * Reading the room back drops the entries of processes whose liveness key (ARGV[5] .. process id)
+ * is gone, as every read of a room does (keys named at run time: one Redis, not a cluster).
+ *
+ * KEYS: the room's presence hash, the version counter, the process's rooms (join only).
+ * ARGV: operation, room, connection or process id, admin id ('' for none), liveness key prefix, channel.
+ * Publishes `{"room", "version", "type": "joined" | "left", "admins": [...], "operators": [...]}`
+ * and returns the operators present after the change (distinct, unsorted).
+ */
+const presenceScript = `
+local hash, op, room = KEYS[1], ARGV[1], ARGV[2]
+local function processOf(connectionId) return string.match(connectionId, '^([^:]*)') end
+local changed = {}
+if op == 'join' then
+  redis.call('HSET', hash, ARGV[3], ARGV[4])
+  redis.call('SADD', KEYS[3], room)
+  changed[1] = ARGV[4]
+elseif op == 'leave' then
+  redis.call('HDEL', hash, ARGV[3])
+  if ARGV[4] ~= '' then changed[1] = ARGV[4] end
+else
+  local entries = redis.call('HGETALL', hash)
+  local gone = {}
+  for i = 1, #entries, 2 do
+    if processOf(entries[i]) == ARGV[3] then
+      gone[#gone + 1] = entries[i]
+      changed[#changed + 1] = entries[i + 1]
+    end
+  end
+  if #gone == 0 then return {} end
+  redis.call('HDEL', hash, unpack(gone))
+end
+local entries = redis.call('HGETALL', hash)
+local alive, present, operators = {}, {}, {}
+for i = 1, #entries, 2 do
+  local process = processOf(entries[i])
+  if alive[process] == nil then alive[process] = redis.call('EXISTS', ARGV[5] .. process) == 1 end
+  if not alive[process] then
+    redis.call('HDEL', hash, entries[i])
+  elseif not present[entries[i + 1]] then
+    present[entries[i + 1]] = true
+    operators[#operators + 1] = entries[i + 1]
+  end
+end
+local admins, seen = {}, {}
+for _, admin in ipairs(changed) do
+  if not seen[admin] and not (op == 'remove' and present[admin]) then
+    seen[admin] = true
+    admins[#admins + 1] = admin
+  end
+end
+if op == 'remove' and #admins == 0 then return operators end
+local function list(items)
+  local out = {}
+  for i, item in ipairs(items) do out[i] = cjson.encode(item) end
+  return '[' .. table.concat(out, ',') .. ']'
+end
+local version = redis.call('INCR', KEYS[2])
+redis.call('PUBLISH', ARGV[6], '{"room":' .. cjson.encode(room) .. ',"version":' .. string.format('%d', version)
+  .. ',"type":"' .. (op == 'join' and 'joined' or 'left') .. '","admins":' .. list(admins) .. ',"operators":' .. list(operators) .. '}')
+return operators
+`;
+
+type PresenceCommand = (
+  presenceKey: string,
+  versionKey: string,
+  processRoomsKey: string,
+  operation: 'join' | 'leave' | 'remove',
+  room: string,
+  id: string,
+  adminId: string,
+  livenessPrefix: string,
+  channel: string,
+) => Promise<string[]>;
+
+/** A presence change as the presence script publishes it. */
+interface PresenceChange {
+  room: string;
+  version: number;
+  type: 'joined' | 'left';
+  admins: string[];
+  operators: string[];
+}
 
 /**
  * Storage in Redis: a stream per conversation for ordered history and replay, hashes for dedup and
@@ -244,10 +345,17 @@ function toSummary(conversationId: string, row: Record<string, string>): Convers
  * `conversation_updated` to everyone once per conversation and turn of the event loop, with the
  * newest summary (as the gateway does in one process). The gateway's own publishes of those frames
  * are therefore dropped: with them, each would arrive twice, and not necessarily in seq order.
+ *
+ * Presence is published the same way, by {@link RedisPresence}'s script with the room's operators
+ * after each change and a version: this bus turns it into `operator_joined`/`operator_left` for
+ * the room (one per admin, `operators` the full list, `version` added) and never delivers a
+ * room's list older than one it delivered. The gateway's own presence frames are dropped.
  */
 export class RedisBus implements Bus {
   /** Conversations whose newest announced seq is remembered (the least recently updated are forgotten beyond). */
   static readonly rememberedConversations = 10_000;
+  /** Rooms whose newest presence version is remembered (the least recently changed are forgotten beyond). */
+  static readonly rememberedRooms = 10_000;
   readonly #publisher: Redis;
   readonly #subscriber: Redis;
   readonly #log: Log;
@@ -256,6 +364,8 @@ export class RedisBus implements Bus {
   readonly #summaries = new Map<string, ConversationSummary>();
   /** Per conversation, the last seq of the newest summary received: an older one is never announced after it. */
   readonly #lastSeqs = new Map<string, number>();
+  /** Per room, the version of the newest presence change delivered: an older one is never delivered after it. */
+  readonly #presenceVersions = new Map<string, number>();
 
   constructor(publisher: Redis, subscriber: Redis, log: Log = () => {}) {
     this.#publisher = publisher;
@@ -267,16 +377,20 @@ export class RedisBus implements Bus {
         if (channel === key.channel) this.#deliver?.(JSON.parse(text) as Broadcast);
         else if (channel === key.messagesChannel) this.#deliver?.(storedMessageBroadcast(text));
         else if (channel === key.conversationsChannel) this.#summaryReceived(text);
+        else if (channel === key.presenceChannel) this.#presenceReceived(text);
       } catch (error) {
         this.#log(`redis fan-out: could not deliver a broadcast: ${describe(error)}`);
       }
     });
-    // Across a reconnection the seqs may start over (Redis restarted empty): forget the old ones.
-    subscriber.on('close', () => this.#lastSeqs.clear());
+    // Across a reconnection the seqs and versions may start over (Redis restarted empty): forget the old ones.
+    subscriber.on('close', () => {
+      this.#lastSeqs.clear();
+      this.#presenceVersions.clear();
+    });
   }
 
   async start(): Promise<void> {
-    await this.#subscriber.subscribe(key.channel, key.messagesChannel, key.conversationsChannel);
+    await this.#subscriber.subscribe(key.channel, key.messagesChannel, key.conversationsChannel, key.presenceChannel);
   }
 
   /**
@@ -285,7 +399,7 @@ export class RedisBus implements Bus {
    * did not come retries with the same temp_id, answered with the original ack.
    */
   async publish(broadcast: Broadcast): Promise<void> {
-    if (isAppendFrame(broadcast.frame)) return; // already published by the append, in seq order
+    if (isScriptFrame(broadcast.frame)) return; // already published by the append or presence script, in order
     try {
       await this.#publisher.publish(key.channel, JSON.stringify(broadcast));
     } catch (error) {
@@ -317,6 +431,22 @@ export class RedisBus implements Bus {
     this.#summaries.set(summary.id, summary);
   }
 
+  #presenceReceived(text: string): void {
+    const { room, version, type, admins, operators } = JSON.parse(text) as PresenceChange;
+    const versions = this.#presenceVersions;
+    const seen = versions.get(room);
+    // Redis delivers them in version order; this is the safety net that keeps a console from going back.
+    if (seen !== undefined && version <= seen) return;
+    versions.delete(room); // re-inserted last: the map is ordered from least recently changed
+    versions.set(room, version);
+    if (versions.size > RedisBus.rememberedRooms) versions.delete(versions.keys().next().value!);
+    const frameType = type === 'joined' ? 'operator_joined' : 'operator_left';
+    const present = distinct(operators);
+    for (const adminId of admins) {
+      this.#deliver?.({ room, frame: encode(frameType, { admin_id: adminId, line_user_id: room, operators: present, version }) });
+    }
+  }
+
   #flushSummaries(): void {
     const summaries = [...this.#summaries.values()];
     this.#summaries.clear();
@@ -337,10 +467,16 @@ function storedMessageBroadcast(json: string): Broadcast {
   return { room: message.conversationId, frame: JSON.stringify({ type, payload, timestamp: message.createdAt }) };
 }
 
-/** The frames of an append: published by the append script itself (see appendScript). */
-function isAppendFrame(frame: string): boolean {
+/** The frames of an append or a presence change: published by the scripts themselves (see appendScript, presenceScript). */
+function isScriptFrame(frame: string): boolean {
   const { type } = JSON.parse(frame) as { type?: unknown };
-  return type === 'message_sent' || type === 'message_received' || type === 'conversation_updated';
+  return (
+    type === 'message_sent' ||
+    type === 'message_received' ||
+    type === 'conversation_updated' ||
+    type === 'operator_joined' ||
+    type === 'operator_left'
+  );
 }
 
 export interface RedisPresenceOptions {
@@ -351,11 +487,6 @@ export interface RedisPresenceOptions {
    */
   livenessSeconds?: number;
   log?: Log;
-  /**
-   * Operators who left `room` because the process holding their connections died (or closed):
-   * `operators` is who is present now. The backend publishes an `operator_left` for each.
-   */
-  onDeparted?: (room: string, adminIds: string[], operators: string[]) => Promise<void>;
 }
 
 /**
@@ -364,28 +495,31 @@ export interface RedisPresenceOptions {
  * own heartbeat, the entries of processes whose key expired (announcing their operators' departure),
  * and entries of dead processes are also dropped whenever a room is read.
  *
+ * Every change (join, leave, a dead or closing process's cleanup) and the announcement of the
+ * room's operators after it are one script (see presenceScript), which publishes the change for
+ * {@link RedisBus} to deliver.
+ *
  * Each process also remembers its own entries: when its liveness key turns out to be gone (Redis
  * restarted empty, or the process stalled so long that others swept it), it writes them again.
  */
 export class RedisPresence implements Presence {
   static readonly defaultLivenessSeconds = 30;
-  readonly #redis: Redis;
+  readonly #redis: Redis & { liveChatPresence: PresenceCommand };
   readonly #processId: string;
   readonly #livenessSeconds: number;
   readonly #log: Log;
-  readonly #onDeparted: NonNullable<RedisPresenceOptions['onDeparted']>;
   #heartbeat: NodeJS.Timeout | undefined;
   #beating: Promise<void> | undefined;
   /** This process's own entries: room → connection id → admin id. */
   readonly #local = new Map<string, Map<string, string>>();
 
   constructor(redis: Redis, processId: string, options: RedisPresenceOptions = {}) {
-    this.#redis = redis;
+    redis.defineCommand('liveChatPresence', { numberOfKeys: 3, lua: presenceScript });
+    this.#redis = redis as Redis & { liveChatPresence: PresenceCommand };
     this.#processId = processId;
     this.#livenessSeconds = options.livenessSeconds ?? RedisPresence.defaultLivenessSeconds;
     if (!(this.#livenessSeconds >= 1)) throw new Error(`livenessSeconds must be at least 1, got ${this.#livenessSeconds}`);
     this.#log = options.log ?? (() => {});
-    this.#onDeparted = options.onDeparted ?? (async () => {});
   }
 
   /** Registers this process as alive, then refreshes that and sweeps dead processes every third of the TTL. */
@@ -402,16 +536,15 @@ export class RedisPresence implements Presence {
     let members = this.#local.get(room);
     if (!members) this.#local.set(room, (members = new Map()));
     members.set(connectionId, adminId);
-    await this.#redis.multi().hset(key.presence(room), connectionId, adminId).sadd(key.processRooms(this.#processId), room).exec();
-    return this.#present(room);
+    return this.#change('join', room, connectionId, adminId);
   }
 
   async leave(room: string, connectionId: string): Promise<string[]> {
     const members = this.#local.get(room);
+    const adminId = members?.get(connectionId) ?? '';
     members?.delete(connectionId);
     if (members?.size === 0) this.#local.delete(room);
-    await this.#redis.hdel(key.presence(room), connectionId);
-    return this.#present(room);
+    return this.#change('leave', room, connectionId, adminId);
   }
 
   /** Finds processes whose liveness key expired and removes their connections (once, whoever claims it). */
@@ -467,34 +600,28 @@ export class RedisPresence implements Presence {
     }
   }
 
+  /** Removes a process's connections from each of its rooms, announcing the operators who left with them. */
   async #removeProcess(processId: string): Promise<void> {
     const rooms = await this.#redis.smembers(key.processRooms(processId));
-    for (const room of rooms) {
-      const members = await this.#redis.hgetall(key.presence(room));
-      const gone = Object.keys(members).filter((connectionId) => processOf(connectionId) === processId);
-      if (gone.length === 0) continue;
-      await this.#redis.hdel(key.presence(room), ...gone);
-      const operators = await this.#present(room);
-      const departed = distinct(gone.map((connectionId) => members[connectionId]!)).filter((adminId) => !operators.includes(adminId));
-      if (departed.length > 0) await this.#onDeparted(room, departed, operators);
-    }
+    for (const room of rooms) await this.#change('remove', room, processId);
     await this.#redis.del(key.processRooms(processId));
   }
 
-  async #present(room: string): Promise<string[]> {
-    const members = await this.#redis.hgetall(key.presence(room));
-    const processes = [...new Set(Object.keys(members).map(processOf))];
-    const alive = await Promise.all(processes.map((id) => this.#redis.exists(key.process(id))));
-    const dead = new Set(processes.filter((_, index) => alive[index] === 0));
-    const stale = Object.keys(members).filter((connectionId) => dead.has(processOf(connectionId)));
-    if (stale.length > 0) await this.#redis.hdel(key.presence(room), ...stale);
-    return distinct(Object.entries(members).filter(([connectionId]) => !stale.includes(connectionId)).map(([, adminId]) => adminId));
+  /** One presence change and its announcement (see presenceScript); resolves with the operators after it. */
+  async #change(operation: 'join' | 'leave' | 'remove', room: string, id: string, adminId = ''): Promise<string[]> {
+    const operators = await this.#redis.liveChatPresence(
+      key.presence(room),
+      key.presenceVersion,
+      key.processRooms(this.#processId),
+      operation,
+      room,
+      id,
+      adminId,
+      key.process(''),
+      key.presenceChannel,
+    );
+    return distinct(operators);
   }
-}
-
-/** Connection ids are `<processId>:<n>`. */
-function processOf(connectionId: string): string {
-  return connectionId.split(':')[0]!;
 }
 
 export interface RedisBackendOptions {
@@ -529,15 +656,7 @@ export async function createRedisBackend(url: string, processId: string, options
     });
   }
   const bus = new RedisBus(commands, subscriber, log);
-  const presence = new RedisPresence(commands, processId, {
-    livenessSeconds: options.livenessSeconds,
-    log,
-    onDeparted: async (room, adminIds, operators) => {
-      for (const adminId of adminIds) {
-        await bus.publish({ room, frame: encode('operator_left', { admin_id: adminId, line_user_id: room, operators }) });
-      }
-    },
-  });
+  const presence = new RedisPresence(commands, processId, { livenessSeconds: options.livenessSeconds, log });
   try {
     await Promise.all([commands.connect(), subscriber.connect()]);
     await bus.start();
