@@ -5,7 +5,9 @@ import { describe, expect, test } from 'vitest';
 import { sign, textEvent } from '../../examples/server/src/line.js';
 import { texts, useHarness, waitFor, waitForState } from '../support/harness.js';
 import { type Frame, RawClient } from '../support/raw-client.js';
-import { type TestServer, startServer, tempDir } from '../support/reference-server.js';
+import { startApp } from '../../examples/server/src/app.js';
+import { loadConfig } from '../../examples/server/src/config.js';
+import { type TestServer, startServer, tempDir, testSecret } from '../support/reference-server.js';
 
 const harness = useHarness();
 const U1 = 'U4af4980629';
@@ -127,6 +129,33 @@ describe('sends that arrive together (one turn: one commit)', () => {
     const update = await bob.next('conversation_updated');
     expect(update.payload).toMatchObject({ line_user_id: U1, last_seq: 19, status: 'answered', last_message: { seq: 19, temp_id: 't19' } });
     expect(bob.of('conversation_updated')).toHaveLength(1);
+  });
+
+  test('sends one at a time, each the moment its ack arrives: every ack comes before the conversation_updated announcing it, the last one is the newest', async () => {
+    const app = await server();
+    const alice = harness().defer(await RawClient.authed(app.wsUrl, await app.token('alice')));
+    alice.send('join_conversation', { line_user_id: U1 }); // as the benchmark does: the ack is the room's fan-out
+    await alice.next('operator_joined');
+    const count = 30;
+    for (let index = 0; index < count; index++) {
+      alice.send(...send(`s${index}`, `message ${index}`));
+      await alice.next('message_sent', (payload) => payload.temp_id === `s${index}`);
+    }
+    await alice.next('conversation_updated', (payload) => payload.last_seq === count);
+    // conversation_updated is written a turn after the acks (never ahead of one, never stale):
+    // it may cover several sends, but it never announces a message whose ack the sender lacks.
+    let acked = 0;
+    const announced: number[] = [];
+    for (const frame of alice.frames) {
+      if (frame.type === 'message_sent') acked = frame.payload.seq as number;
+      if (frame.type !== 'conversation_updated') continue;
+      const lastSeq = frame.payload.last_seq as number;
+      expect(lastSeq).toBeLessThanOrEqual(acked);
+      announced.push(lastSeq);
+    }
+    expect(announced).toEqual([...announced].sort((a, b) => a - b));
+    expect(new Set(announced).size).toBe(announced.length);
+    expect(announced.at(-1)).toBe(count);
   });
 
   test('a burst from one connection is stored in one transaction (one write of its pages to the WAL)', async () => {
@@ -307,4 +336,38 @@ test('the SDK client runs its whole flow on the reference server: reconnect afte
   await waitForState(alice, 'connected');
   const ack = await alice.sendMessage(U1, 'after the restart');
   expect(ack.seq).toBe(1);
+});
+
+describe('conversation_updated costs no write of its own', () => {
+  test("it waits in the socket for the connection's next frame and leaves right ahead of it; alone, it leaves after lazyFlushMs", async () => {
+    const config = loadConfig({}, { port: 0, host: '127.0.0.1', jwtSecret: testSecret, databasePath: ':memory:', staticDirs: [] });
+    const lazyFlushMs = 400; // 1 ms in production: long here, so that the wait can be seen
+    const app = harness().defer(await startApp(config, () => {}, { lazyFlushMs }));
+    const token = (adminId: string) => app.auth.sign({ adminId }, 3600);
+    const alice = harness().defer(await RawClient.authed(app.wsUrl, await token('alice')));
+    const bob = harness().defer(await RawClient.authed(app.wsUrl, await token('bob')));
+    // TCP chunks as alice's socket receives them: which frames shared a write of the server.
+    const chunks: string[] = [];
+    (alice.socket as unknown as { _socket: Socket })._socket.on('data', (chunk: Buffer) => chunks.push(chunk.toString('latin1')));
+    alice.send('join_conversation', { line_user_id: U1 });
+    await alice.next('operator_joined');
+    const started = performance.now();
+    alice.send(...send('s1', 'first'));
+    await alice.next('message_sent', (payload) => payload.temp_id === 's1'); // the ack is not held back
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(alice.of('conversation_updated')).toHaveLength(0); // waiting in the server's socket
+    alice.send('ping');
+    await alice.next('pong');
+    // It left with the pong, ahead of it, in one write.
+    const types = alice.frames.map((frame) => frame.type).filter((type) => type !== 'auth_success');
+    expect(types).toEqual(['operator_joined', 'message_sent', 'conversation_updated', 'pong']);
+    expect(alice.of('conversation_updated')[0]!.payload).toMatchObject({ line_user_id: U1, last_seq: 1 });
+    const shared = chunks.find((chunk) => chunk.includes('"conversation_updated"'));
+    expect(shared).toContain('"pong"');
+    expect(performance.now() - started).toBeLessThan(lazyFlushMs);
+    // Bob gets nothing else: his copy leaves on its own once lazyFlushMs is over.
+    const update = await bob.next('conversation_updated');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(lazyFlushMs - 5);
+    expect(update.payload).toMatchObject({ line_user_id: U1, last_seq: 1 });
+  });
 });

@@ -42,12 +42,17 @@ export async function createBackend(config: ServerConfig, processId: string, log
   return { store, bus, presence, close: () => Promise.all([bus.close(), presence.close(), store.close()]).then(() => undefined) };
 }
 
-export async function startApp(config: ServerConfig, log: (message: string) => void = () => {}): Promise<App> {
+/** Knobs for tests, not configuration: see GatewayDeps. */
+export interface AppTuning {
+  lazyFlushMs?: number;
+}
+
+export async function startApp(config: ServerConfig, log: (message: string) => void = () => {}, tuning: AppTuning = {}): Promise<App> {
   const processId = randomBytes(4).toString('hex');
   const backend = await createBackend(config, processId, log);
   const auth = new TokenAuthority(config.jwtSecret);
   const { store, bus, presence } = backend;
-  const gateway = new Gateway({ config, auth, store, bus, presence, processId, log });
+  const gateway = new Gateway({ config, auth, store, bus, presence, processId, log, ...tuning });
   const server: Server = createServer(createHttpHandler({ config, auth, store: backend.store, gateway, log }));
   server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head));
   server.on('clientError', (_error, socket) => socket.destroy());
