@@ -79,16 +79,16 @@ describe('Redis append script: what it publishes', () => {
   });
 });
 
-describe('RedisBus: conversation_updated from the summaries Redis publishes', () => {
-  /** A started bus on two connections of its own, and what it delivers. */
-  async function bus(): Promise<{ bus: RedisBus; delivered: Broadcast[] }> {
-    const delivered: Broadcast[] = [];
-    const bus = new RedisBus(await redis().connect(), await redis().connect());
-    bus.subscribe((broadcast) => delivered.push(broadcast));
-    await bus.start();
-    return { bus, delivered };
-  }
+/** A started bus on two connections of its own, and what it delivers. */
+async function bus(): Promise<{ bus: RedisBus; delivered: Broadcast[] }> {
+  const delivered: Broadcast[] = [];
+  const bus = new RedisBus(await redis().connect(), await redis().connect());
+  bus.subscribe((broadcast) => delivered.push(broadcast));
+  await bus.start();
+  return { bus, delivered };
+}
 
+describe('RedisBus: conversation_updated from the summaries Redis publishes', () => {
   function updates(delivered: readonly Broadcast[], conversationId: string): Record<string, unknown>[] {
     return delivered
       .map((broadcast) => JSON.parse(broadcast.frame) as { type: string; payload: Record<string, unknown> })
@@ -227,14 +227,6 @@ describe('Redis presence script: each change and the operators after it, publish
 });
 
 describe('RedisBus: operator_joined/operator_left from the presence changes Redis publishes', () => {
-  async function bus(): Promise<{ bus: RedisBus; delivered: Broadcast[] }> {
-    const delivered: Broadcast[] = [];
-    const bus = new RedisBus(await redis().connect(), await redis().connect());
-    bus.subscribe((broadcast) => delivered.push(broadcast));
-    await bus.start();
-    return { bus, delivered };
-  }
-
   function presence(delivered: readonly Broadcast[], room: string): { type: string; payload: Record<string, unknown> }[] {
     return delivered
       .filter((broadcast) => broadcast.room === room)
