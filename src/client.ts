@@ -316,7 +316,6 @@ interface AnyPayload {
   operators?: string[];
 }
 
-/** A random id: `crypto.randomUUID()` where it exists (secure contexts), else time plus randomness. */
 /**
  * A UUIDv7: the time in milliseconds, then random bits. Time-ordered ids keep a server's dedup
  * index append-only (a random UUID lands on a random index page: about 3× the cost per message

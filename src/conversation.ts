@@ -175,7 +175,7 @@ export class Conversation extends Subscribable<ConversationSnapshot> {
     // No array per message: this runs for every inbound message (undefined is never in the set).
     // A seq above the last one is new: only older ones are looked up.
     const seen = this.#seen as Set<unknown>;
-    if ((seq === undefined || seq <= last!) && seen.has(seq)) return false;
+    if (seq !== undefined && seq <= last! && seen.has(seq)) return false;
     if (seen.has(tempId)) return false;
     if (seq !== undefined) seen.add(seq);
     if (tempId !== undefined) seen.add(tempId);

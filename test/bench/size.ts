@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 import { type Options, build as tsup } from 'tsup';
 import tsupConfig from '../../tsup.config.js';
-import { compressed, measure } from '../../scripts/size.js';
+import { bundleOptions, compressed, measure } from '../../scripts/size.js';
 import { root } from './lib/proc.js';
 import { type Context, type SectionResult, runIfMain, table } from './lib/section.js';
 import { count, fixed } from './lib/stats.js';
@@ -28,17 +28,7 @@ export function version(name: string): string {
 }
 
 async function measurePeer(source: string): Promise<{ minified: number; gzip: number; brotli: number }> {
-  const result = await build({
-    stdin: { contents: source, resolveDir: root, loader: 'js' },
-    absWorkingDir: root,
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-  });
+  const result = await build({ ...bundleOptions, stdin: { contents: source, resolveDir: root, loader: 'js' } });
   return compressed(result.outputFiles[0]!.contents);
 }
 

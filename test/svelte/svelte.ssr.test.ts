@@ -1,11 +1,10 @@
 // Server rendering runs in plain Node: no DOM environment on purpose.
-import { WebSocket as MockWebSocket } from 'mock-socket';
 import type { Component } from 'svelte';
 import { render } from 'svelte/server';
 import { afterAll, afterEach, beforeEach, expect, test, vi } from 'vitest';
-import type { LiveChatClient, WebSocketConstructor } from '../../src/index.js';
+import type { LiveChatClient } from '../../src/index.js';
 import { listeners } from '../support/listeners.js';
-import { FakeServer, connectedPair, createClient, flush, stopServers } from '../unit/helpers.js';
+import { FakeServer, connectedPair, countingSocket, createClient, flush, stopServers } from '../unit/helpers.js';
 import { adapterPath, cleanUp, compileComponent } from './compile.js';
 
 beforeEach(() => {
@@ -36,20 +35,14 @@ function load(): Promise<Component<{ client: LiveChatClient; id: string }>> {
 test('server rendering with a client that is never connected there: no WebSocket, no frame, no join or listener left', async () => {
   const Pane = await load();
   const server = new FakeServer();
-  let sockets = 0;
-  class SpySocket extends MockWebSocket {
-    constructor(url: string | URL, protocols?: string | string[]) {
-      super(url, protocols);
-      sockets++;
-    }
-  }
-  const client = createClient(server, { WebSocket: SpySocket as unknown as WebSocketConstructor });
+  const sockets = countingSocket();
+  const client = createClient(server, { WebSocket: sockets.WebSocket });
   const counts = [listeners(client), listeners(client.conversation('U1'))];
   const { body } = render(Pane, { props: { client, id: 'U1' } });
   await flush();
   expect(body).toContain('<p>disconnected</p>');
   expect(body).toContain('<p>U1: 0</p>');
-  expect(sockets).toBe(0);
+  expect(sockets.created()).toBe(0);
   expect(server.frames).toEqual([]);
   // `$store` on the server subscribes for the render and unsubscribes at its end: the join is released.
   expect(client.conversation('U1').getSnapshot().joined).toBe(false);

@@ -165,6 +165,18 @@ export function createClient(server: FakeServer, options: TestClientOptions = {}
   });
 }
 
+/** A mock-socket WebSocket that counts its instances: for tests that no socket is ever made. */
+export function countingSocket(): { WebSocket: WebSocketConstructor; created(): number } {
+  let created = 0;
+  class CountingSocket extends MockWebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols);
+      created++;
+    }
+  }
+  return { WebSocket: CountingSocket as unknown as WebSocketConstructor, created: () => created };
+}
+
 /** Lets mock-socket deliver open, send and close (each takes 4 ms) plus the promise chains between them. */
 export async function flush(ms = 10): Promise<void> {
   await vi.advanceTimersByTimeAsync(ms);

@@ -1,12 +1,11 @@
 // Server rendering runs in plain Node: no DOM environment on purpose.
-import { WebSocket as MockWebSocket } from 'mock-socket';
 import { afterEach, beforeEach, expect, test, vi } from 'vitest';
 import { createSSRApp, defineComponent, h, ref } from 'vue';
 import { renderToString } from 'vue/server-renderer';
-import type { LiveChatClient, WebSocketConstructor } from '../../src/index.js';
+import type { LiveChatClient } from '../../src/index.js';
 import { LiveChatPlugin, useConversation, useLiveChat } from '../../src/vue/index.js';
 import { listeners } from '../support/listeners.js';
-import { FakeServer, connectedPair, createClient, flush, stopServers } from '../unit/helpers.js';
+import { FakeServer, connectedPair, countingSocket, createClient, flush, stopServers } from '../unit/helpers.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -37,20 +36,14 @@ function render(client: LiveChatClient): Promise<string> {
 
 test('rendering on the server creates no WebSocket, joins nothing and leaves no listener behind', async () => {
   const server = new FakeServer();
-  let sockets = 0;
-  class SpySocket extends MockWebSocket {
-    constructor(url: string | URL, protocols?: string | string[]) {
-      super(url, protocols);
-      sockets++;
-    }
-  }
-  const client = createClient(server, { WebSocket: SpySocket as unknown as WebSocketConstructor });
+  const sockets = countingSocket();
+  const client = createClient(server, { WebSocket: sockets.WebSocket });
   const counts = [listeners(client), ...['U1', 'U2', 'U3'].map((id) => listeners(client.conversation(id)))];
 
   const html = await render(client);
   await flush();
   expect(html).toBe('<div><p>disconnected</p><p>U1:false:0</p><p>U2:false:0</p><p>U3:false:0</p></div>');
-  expect(sockets).toBe(0);
+  expect(sockets.created()).toBe(0);
   expect(server.frames).toEqual([]);
   expect(['U1', 'U2', 'U3'].map((id) => client.conversation(id).getSnapshot().joined)).toEqual([false, false, false]);
   // Components are never unmounted on the server: a subscription made there would never end.

@@ -4,13 +4,10 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Operator, TokenAuthority } from './auth.js';
 import type { ServerConfig } from './config.js';
 import type { Broadcast, Bus, Presence } from './fanout.js';
-import { type ClientFrame, encode, isFrameError, parseClientFrame } from './protocol.js';
+import { type ClientFrame, encode, frameType, isFrameError, parseClientFrame } from './protocol.js';
 import type { AppendResult, ConversationSummary, Store, StoredMessage } from './store/types.js';
 
 export const LIVE_CHAT_PATH = '/api/v1/ws/live-chat';
-
-/** The frames sent lazily (see Gateway#sendLazily): encode() puts the type first. */
-const lazyFramePrefix = '{"type":"conversation_updated"';
 
 /** Close codes of protocol v1. */
 const Close = { goingAway: 1001, unauthorized: 4001, policy: 4008, protocol: 4400 } as const;
@@ -101,7 +98,7 @@ export class Gateway {
   /** Publishes a stored message to its room and the conversation's new summary to everyone. */
   async publishAppended({ message, conversation }: AppendResult): Promise<void> {
     const [type, payload] = messageFrame(message);
-    await this.#deps.bus.publish({ room: message.conversationId, frame: encodeAt(type, payload, message.createdAt) });
+    await this.#deps.bus.publish({ room: message.conversationId, frame: encode(type, payload, message.createdAt) });
     this.#publishConversation(conversation);
   }
 
@@ -241,7 +238,7 @@ export class Gateway {
   /** After the append committed: the ack, the room's fan-out and the conversation's summary. */
   async #sent(connection: Connection, frame: MessageSend, { message, duplicate, conversation }: AppendResult): Promise<void> {
     const [type, payload] = messageFrame(message);
-    const ack = encodeAt(type, payload, message.createdAt);
+    const ack = encode(type, payload, message.createdAt);
     // The sender gets its ack whether or not it joined the room; a duplicate gets only the
     // original ack (same seq), nothing is stored or fanned out twice.
     if (duplicate || !connection.rooms.has(frame.conversationId)) this.#send(connection, ack);
@@ -307,7 +304,7 @@ export class Gateway {
       } else {
         for (const message of missed) {
           const [type, payload] = messageFrame(message);
-          this.#send(connection, encodeAt(type, payload, message.createdAt));
+          this.#send(connection, encode(type, payload, message.createdAt));
         }
       }
     } finally {
@@ -394,7 +391,7 @@ export class Gateway {
     // Encoded once for every member (ws would convert a string to bytes per connection).
     const data = Buffer.from(broadcast.frame);
     // conversation_updated, whichever bus announced it (in one process or from Redis), is lazy.
-    const lazy = broadcast.room === undefined && broadcast.frame.startsWith(lazyFramePrefix);
+    const lazy = broadcast.room === undefined && frameType(broadcast.frame) === 'conversation_updated';
     const targets = broadcast.room === undefined ? this.#connections.values() : (this.#rooms.get(broadcast.room) ?? []);
     for (const connection of targets) {
       if (connection.id === broadcast.except || !connection.operator) continue;
@@ -525,10 +522,6 @@ export function historyItem(message: StoredMessage): Record<string, unknown> {
     message: message.message,
     timestamp: message.createdAt,
   };
-}
-
-function encodeAt(type: string, payload: Record<string, unknown>, timestamp: string): string {
-  return JSON.stringify({ type, payload, timestamp });
 }
 
 function reject(socket: Duplex, status: number, text: string): void {

@@ -74,9 +74,15 @@ export function parseClientFrame(data: string, maxTextLength: number): ClientFra
   }
 }
 
-/** Encodes a server frame. */
-export function encode(type: string, payload: Record<string, unknown>): string {
-  return JSON.stringify({ type, payload, timestamp: new Date().toISOString() });
+/** Encodes a server frame; `timestamp` defaults to now (a stored message keeps its own). */
+export function encode(type: string, payload: Record<string, unknown>, timestamp = new Date().toISOString()): string {
+  return JSON.stringify({ type, payload, timestamp });
+}
+
+/** The type of a frame made by {@link encode} (its first member), read without parsing the frame. */
+export function frameType(frame: string): string {
+  // `{"type":"` is 9 characters; frame types never contain a quote.
+  return frame.slice(9, frame.indexOf('"', 9));
 }
 
 export function isFrameError(value: ClientFrame | FrameError): value is FrameError {

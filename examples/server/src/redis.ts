@@ -3,7 +3,7 @@ import type { MessageContent } from '../../../src/protocol.js';
 import type { Backend } from './app.js';
 import { type Broadcast, type Bus, type Presence, distinct } from './fanout.js';
 import { conversationPayload, messageFrame } from './gateway.js';
-import { encode } from './protocol.js';
+import { encode, frameType } from './protocol.js';
 import type { AppendResult, ConversationSummary, HistoryPage, Store, StoredMessage } from './store/types.js';
 
 const prefix = 'lc:';
@@ -440,10 +440,10 @@ export class RedisBus implements Bus {
     versions.delete(room); // re-inserted last: the map is ordered from least recently changed
     versions.set(room, version);
     if (versions.size > RedisBus.rememberedRooms) versions.delete(versions.keys().next().value!);
-    const frameType = type === 'joined' ? 'operator_joined' : 'operator_left';
+    const presenceType = type === 'joined' ? 'operator_joined' : 'operator_left';
     const present = distinct(operators);
     for (const adminId of admins) {
-      this.#deliver?.({ room, frame: encode(frameType, { admin_id: adminId, line_user_id: room, operators: present, version }) });
+      this.#deliver?.({ room, frame: encode(presenceType, { admin_id: adminId, line_user_id: room, operators: present, version }) });
     }
   }
 
@@ -464,19 +464,14 @@ export class RedisBus implements Bus {
 function storedMessageBroadcast(json: string): Broadcast {
   const message = JSON.parse(json) as StoredMessage;
   const [type, payload] = messageFrame(message);
-  return { room: message.conversationId, frame: JSON.stringify({ type, payload, timestamp: message.createdAt }) };
+  return { room: message.conversationId, frame: encode(type, payload, message.createdAt) };
 }
 
 /** The frames of an append or a presence change: published by the scripts themselves (see appendScript, presenceScript). */
+const scriptFrameTypes = new Set(['message_sent', 'message_received', 'conversation_updated', 'operator_joined', 'operator_left']);
+
 function isScriptFrame(frame: string): boolean {
-  const { type } = JSON.parse(frame) as { type?: unknown };
-  return (
-    type === 'message_sent' ||
-    type === 'message_received' ||
-    type === 'conversation_updated' ||
-    type === 'operator_joined' ||
-    type === 'operator_left'
-  );
+  return scriptFrameTypes.has(frameType(frame));
 }
 
 export interface RedisPresenceOptions {

@@ -100,8 +100,11 @@ function authFrame(token: string): string {
   return JSON.stringify({ type: 'auth', payload: { token }, timestamp: new Date().toISOString() });
 }
 
-function joinFrame(): string {
-  return JSON.stringify({ type: 'join_conversation', payload: { line_user_id: room }, timestamp: new Date().toISOString() });
+/** Joins the benchmark room and waits for the server's `operator_joined` (hand-written clients). */
+async function join(socket: Parameters<typeof awaitType>[0] & { send(data: string): void }): Promise<void> {
+  const joined = awaitType(socket, 'operator_joined');
+  socket.send(JSON.stringify({ type: 'join_conversation', payload: { line_user_id: room }, timestamp: new Date().toISOString() }));
+  await joined;
 }
 
 /** Resolves once `frame` (a v1 type) arrives; used for the hand-written clients' handshake. */
@@ -175,11 +178,7 @@ const open: Record<string, (run: ClientRun) => Promise<Driver>> = {
     socket.on('message', (data) => receive(String(data)));
     socket.send(authFrame(run.token));
     await authed;
-    if (run.join) {
-      const joined = awaitType(socket as never, 'operator_joined');
-      socket.send(joinFrame());
-      await joined;
-    }
+    if (run.join) await join(socket as never);
     return driver;
   },
 
@@ -193,11 +192,7 @@ const open: Record<string, (run: ClientRun) => Promise<Driver>> = {
     socket.addEventListener('open', () => socket.send(authFrame(run.token)));
     socket.addEventListener('message', (event) => receive(String(event.data)));
     await authed;
-    if (run.join) {
-      const joined = awaitType(socket as never, 'operator_joined');
-      socket.send(joinFrame());
-      await joined;
-    }
+    if (run.join) await join(socket as never);
     return driver;
   },
 
