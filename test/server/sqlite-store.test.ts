@@ -96,6 +96,26 @@ test('a SQLite error inside a batch (a trigger aborts one insert): that caller g
   ]);
 });
 
+test('a head kept in memory and made stale by another writer on the file is read again: seqs stay consecutive, summaries right', async () => {
+  const { store, path } = fileStore();
+  const other = new SqliteStore(path);
+  cleanup.push(() => void other.close());
+  await store.appendCustomerMessage('U1', text('c1'), { displayName: 'Yamada' });
+  // `other` writes behind `store`'s back: store's kept head (last seq 1, one unread) is stale now.
+  await other.appendCustomerMessage('U1', text('c2'));
+  await other.appendCustomerMessage('U1', text('c3'));
+  const [operator, customer] = await Promise.all([
+    store.appendOperatorMessage('U1', 'alice', 't1', text('o1')),
+    store.appendCustomerMessage('U1', text('c4')),
+  ]);
+  expect([operator.message.seq, customer.message.seq]).toEqual([4, 5]);
+  expect(customer.conversation).toMatchObject({ lastSeq: 5, unreadCount: 1, status: 'waiting', displayName: 'Yamada' });
+  // A retry is still a duplicate, answered with the original.
+  const retried = await store.appendOperatorMessage('U1', 'alice', 't1', text('o1'));
+  expect([retried.duplicate, retried.message.seq]).toEqual([true, 4]);
+  expect((await other.messagesAfter('U1', 0, 10))?.map((message) => message.message.text)).toEqual(['c1', 'c2', 'c3', 'o1', 'c4']);
+});
+
 test('close() commits the appends already asked for before it closes the file', async () => {
   const dir = tempDir();
   cleanup.push(() => dir.remove());

@@ -179,11 +179,6 @@ export class Gateway {
       const { code, message, tempId } = frame;
       return this.#send(connection, encode('error', { code, message, ...(tempId !== undefined && { temp_id: tempId }) }));
     }
-    const failed = (error: unknown) => {
-      this.#deps.log(`connection ${connection.id}: ${error instanceof Error ? error.stack : String(error)}`);
-      const tempId = frame.type === 'message_send' ? { temp_id: frame.tempId } : {};
-      this.#send(connection, encode('error', { code: 'internal_error', message: 'the server could not handle this frame', ...tempId }));
-    };
     const { operator } = connection;
     if (frame.type === 'message_send' && operator && connection.ordered === 0) {
       // Nothing but other sends ahead of it: the append starts now, so the sends of one turn are
@@ -199,14 +194,21 @@ export class Gateway {
       connection.queue = connection.queue
         .then(() => appended)
         .then((result) => this.#sent(connection, frame, result))
-        .catch(failed);
+        .catch((error: unknown) => this.#failed(connection, frame, error));
       return;
     }
     connection.ordered++;
     connection.queue = connection.queue
       .then(() => this.#handle(connection, frame))
-      .catch(failed)
+      .catch((error: unknown) => this.#failed(connection, frame, error))
       .finally(() => connection.ordered--);
+  }
+
+  /** A frame whose handling threw: logged, and the client told (with the message's temp_id). */
+  #failed(connection: Connection, frame: ClientFrame, error: unknown): void {
+    this.#deps.log(`connection ${connection.id}: ${error instanceof Error ? error.stack : String(error)}`);
+    const tempId = frame.type === 'message_send' ? { temp_id: frame.tempId } : {};
+    this.#send(connection, encode('error', { code: 'internal_error', message: 'the server could not handle this frame', ...tempId }));
   }
 
   async #handle(connection: Connection, frame: ClientFrame): Promise<void> {

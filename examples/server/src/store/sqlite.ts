@@ -88,6 +88,12 @@ export class SqliteStore implements Store {
   readonly #checkpointer: BackgroundCheckpointer | undefined;
   /** Appends waiting for the next flush (this turn of the event loop). */
   #pending: PendingAppend[] = [];
+  /**
+   * Each conversation's head as committed, so that an append needs no read of it. Updated only by
+   * committed appends' values and cleared when a transaction fails (it was rolled back); a head
+   * made stale by another writer on the same file shows as a taken seq, and is read again.
+   */
+  readonly #heads = new Map<string, ConversationHead>();
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     const file = path !== ':memory:';
@@ -126,7 +132,7 @@ export class SqliteStore implements Store {
            updated_at = excluded.updated_at`,
       ),
       insert: db.prepare<[string, number, string, string | null, string | null, string | null, string, string]>(
-        `INSERT INTO messages (conversation_id, seq, sender, admin_id, temp_id, external_id, body, created_at)
+        `INSERT OR IGNORE INTO messages (conversation_id, seq, sender, admin_id, temp_id, external_id, body, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       after: db.prepare<[string, number, number], MessageRow>(
@@ -190,6 +196,7 @@ export class SqliteStore implements Store {
     try {
       results = this.#appendBatch(batch.map((pending) => pending.input));
     } catch {
+      this.#heads.clear();
       // Rolled back whole: nothing of it is stored. One transaction each, so that one bad append
       // (or a failure that hits them all) reaches its own caller and the others are still stored.
       let committed = 0;
@@ -198,6 +205,7 @@ export class SqliteStore implements Store {
         try {
           result = this.#appendOne(input);
         } catch (error) {
+          this.#heads.clear();
           reject(error);
           continue;
         }
@@ -211,37 +219,41 @@ export class SqliteStore implements Store {
     this.#checkpointer?.committed(batch.length);
   }
 
-  /** One append, inside a transaction. */
+  /**
+   * One append, inside a transaction. Two statements in the common case: the insert (whose unique
+   * indexes are the dedup check: a retried temp_id or LINE id is ignored, then read back) and the
+   * conversation's upsert; the conversation's head comes from #heads.
+   */
   #append(input: AppendInput): AppendResult {
     const statements = this.#statements;
-    const existing = input.tempId
-      ? statements.byOperator.get(input.adminId ?? '', input.tempId)
-      : input.externalId
-        ? statements.byExternal.get(input.externalId)
-        : undefined;
-    if (existing) {
-      const row = statements.conversation.get(existing.conversation_id)!;
-      return { message: toMessage(existing), duplicate: true, conversation: this.#summary(row) };
-    }
-    const { conversationId, sender, adminId, tempId } = input;
-    const conversation = statements.head.get(conversationId);
-    const seq = (conversation?.last_seq ?? 0) + 1;
-    const createdAt = new Date().toISOString();
-    const customer = sender === 'customer';
-    const displayName = input.displayName ?? conversation?.display_name ?? null;
-    const unreadCount = customer ? (conversation?.unread_count ?? 0) + 1 : 0;
-    const status = customer ? 'waiting' : 'answered';
-    statements.insert.run(
+    const { conversationId, sender, adminId, tempId, externalId } = input;
+    const head = this.#head(conversationId);
+    const seq = head.lastSeq + 1;
+    const createdAt = isoNow();
+    const { changes } = statements.insert.run(
       conversationId,
       seq,
       sender,
       adminId ?? null,
       tempId ?? null,
-      input.externalId ?? null,
+      externalId ?? null,
       JSON.stringify(input.message),
       createdAt,
     );
+    if (changes === 0) {
+      const existing = tempId ? statements.byOperator.get(adminId ?? '', tempId) : externalId ? statements.byExternal.get(externalId) : undefined;
+      // Not a duplicate: the seq was taken, so #heads is stale (another writer on the file). The
+      // batch is rolled back, #heads cleared, and each append retried on fresh reads.
+      if (!existing) throw new Error(`seq ${seq} of ${conversationId} is taken: the cached head is stale`);
+      const row = statements.conversation.get(existing.conversation_id)!;
+      return { message: toMessage(existing), duplicate: true, conversation: this.#summary(row) };
+    }
+    const customer = sender === 'customer';
+    const displayName = input.displayName ?? head.displayName;
+    const unreadCount = customer ? head.unreadCount + 1 : 0;
+    const status = customer ? 'waiting' : 'answered';
     statements.upsertConversation.run(conversationId, input.displayName ?? null, seq, unreadCount, status, createdAt);
+    Object.assign(head, { lastSeq: seq, unreadCount, displayName });
     // Keys in the order toMessage gives them (the same JSON whichever way a message is read).
     const message: StoredMessage =
       adminId === undefined || tempId === undefined
@@ -250,16 +262,19 @@ export class SqliteStore implements Store {
     return {
       message,
       duplicate: false,
-      conversation: {
-        id: input.conversationId,
-        displayName: displayName ?? undefined,
-        lastMessage: message,
-        lastSeq: seq,
-        unreadCount,
-        status,
-        updatedAt: createdAt,
-      },
+      conversation: { id: conversationId, displayName, lastMessage: message, lastSeq: seq, unreadCount, status, updatedAt: createdAt },
     };
+  }
+
+  /** What an append needs of a conversation: read once, then kept (see #heads). */
+  #head(conversationId: string): ConversationHead {
+    let head = this.#heads.get(conversationId);
+    if (!head) {
+      const row = this.#statements.head.get(conversationId);
+      head = { lastSeq: row?.last_seq ?? 0, unreadCount: row?.unread_count ?? 0, displayName: row?.display_name ?? undefined };
+      this.#heads.set(conversationId, head);
+    }
+    return head;
   }
 
   #summary(row: ConversationRow): ConversationSummary {
@@ -290,6 +305,12 @@ interface PendingAppend {
   reject(error: unknown): void;
 }
 
+interface ConversationHead {
+  lastSeq: number;
+  unreadCount: number;
+  displayName: string | undefined;
+}
+
 interface AppendInput {
   conversationId: string;
   sender: 'customer' | 'operator';
@@ -310,4 +331,13 @@ function toMessage(row: MessageRow): StoredMessage {
     ...(row.admin_id !== null && { adminId: row.admin_id }),
     ...(row.temp_id !== null && { tempId: row.temp_id }),
   };
+}
+
+let isoMs = NaN;
+let iso = '';
+/** `new Date().toISOString()`, formatted once per millisecond (appends of one batch share it). */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) iso = new Date((isoMs = ms)).toISOString();
+  return iso;
 }
