@@ -2,6 +2,7 @@ import { type ConnectionState, type Connection, createConnection } from './conne
 import { Conversation } from './conversation.js';
 import { createEmitter, type Unsubscribe } from './emitter.js';
 import { LiveChatError, ServerError } from './errors.js';
+import { createIdMaker } from './ids.js';
 import type { LiveChatClientOptions } from './options.js';
 import type {
   ClientMessageType,
@@ -50,7 +51,7 @@ export type LiveChatEvents = {
 
 /** Options of {@link LiveChatClient.sendMessage}. */
 export interface SendMessageOptions {
-  /** Your own `temp_id` (e.g. to deduplicate across tabs); must be unique. Default: a random UUID. */
+  /** Your own `temp_id` (e.g. to deduplicate across tabs); must be unique. Default: from `createTempId` (a UUIDv7). */
   tempId?: string;
 }
 
@@ -76,11 +77,13 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
   readonly #outbox: Outbox;
   readonly #typing: LocalTyping;
   readonly #connection: Connection;
+  readonly #newId: () => string;
 
   constructor(options: LiveChatClientOptions) {
     super();
     checkId(options?.url, 'options.url');
     this.#options = options;
+    this.#newId = options.createTempId ?? createIdMaker();
     this.#outbox = createOutbox(
       options.queue,
       (update) => {
@@ -174,7 +177,7 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
     if (typeof type !== 'string' || (typeof text === 'string' ? !text.trim() : text !== undefined)) {
       throw new LiveChatError('invalid_argument', 'message must be non-empty text or { type, text? }');
     }
-    const tempId = options.tempId ?? (this.#options.createTempId ?? randomId)();
+    const tempId = options.tempId ?? this.#newId();
     checkId(tempId, 'tempId');
     checkId(conversationId, 'conversationId');
     this.#typing.stop_(conversationId);
@@ -314,18 +317,6 @@ interface AnyPayload {
   message: MessageContent;
   code?: string;
   operators?: string[];
-}
-
-/**
- * A UUIDv7: the time in milliseconds, then random bits. Time-ordered ids keep a server's dedup
- * index append-only (a random UUID lands on a random index page: about 3× the cost per message
- * in the reference server's SQLite store).
- */
-function randomId(): string {
-  const time = Date.now().toString(16).padStart(12, '0');
-  const random = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto?.randomUUID?.();
-  // Outside a secure context (no randomUUID): unique enough, as the server deduplicates per operator.
-  return random ? `${time.slice(0, 8)}-${time.slice(8)}-7${random.slice(15)}` : time + Math.random().toString(36).slice(1);
 }
 
 function checkId(value: unknown, name: string): asserts value is string {

@@ -76,7 +76,7 @@ export interface LiveChatClientOptions {
   watchEnvironment?: boolean;
   /**
    * Makes the `temp_id` of each message.
-   * @default a UUIDv7 (time-ordered) from crypto.randomUUID, with a fallback where it is missing (insecure contexts)
+   * @default a UUIDv7 (time-ordered: milliseconds, then a counter, then random bits drawn once per client with crypto.randomUUID, or Math.random in insecure contexts)
    */
   createTempId?: () => string;
 }

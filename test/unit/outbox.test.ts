@@ -10,6 +10,9 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/** The Unix milliseconds at the start of a default temp_id (`xxxxxxxx-xxxx-…`). */
+const millisOf = (id: string) => parseInt(id.slice(0, 13).replace('-', ''), 16);
+
 describe('sendMessage', () => {
   test('without crypto.randomUUID (an insecure context) temp_ids still start with the time and differ', async () => {
     vi.stubGlobal('crypto', {});
@@ -21,7 +24,7 @@ describe('sendMessage', () => {
       void client.sendMessage('U1', 'b').catch(() => {});
       await flush();
       const ids = server.sentTempIds() as string[];
-      expect(ids.map((id) => parseInt(id.slice(0, 12), 16))).toEqual([Date.parse('2026-11-26T04:00:00.000Z'), Date.parse('2026-11-26T04:00:00.000Z')]);
+      expect(ids.map(millisOf)).toEqual([Date.parse('2026-11-26T04:00:00.000Z'), Date.parse('2026-11-26T04:00:00.000Z')]);
       expect(new Set(ids).size).toBe(2);
       client.disconnect();
     } finally {
@@ -32,18 +35,51 @@ describe('sendMessage', () => {
   test('default temp_ids are UUIDv7: time-ordered, so the dedup index of a server grows at one end', async () => {
     const { server, client } = await connectedPair();
     server.ackMessages = false;
-    vi.setSystemTime(Date.parse('2026-11-26T04:00:00.000Z'));
-    for (const text of ['a', 'b']) void client.sendMessage('U1', text).catch(() => {});
-    vi.setSystemTime(Date.parse('2026-11-26T04:00:00.001Z'));
-    void client.sendMessage('U1', 'c').catch(() => {});
+    const send = () => void client.sendMessage('U1', 'x').catch(() => {});
+    const t0 = Date.parse('2026-11-26T04:00:00.000Z');
+    vi.setSystemTime(t0);
+    send();
+    send();
+    vi.setSystemTime(t0 + 1);
+    send();
+    // A clock set back does not take the ids back with it: they stay on the last millisecond.
+    vi.setSystemTime(t0 - 5_000);
+    send();
     await flush();
     const ids = server.sentTempIds() as string[];
-    expect(ids).toHaveLength(3);
+    expect(ids).toHaveLength(4);
     for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    const millis = ids.map((id) => parseInt(id.replace('-', '').slice(0, 12), 16));
-    expect(millis).toEqual([Date.parse('2026-11-26T04:00:00.000Z'), Date.parse('2026-11-26T04:00:00.000Z'), Date.parse('2026-11-26T04:00:00.001Z')]);
-    expect(new Set(ids).size).toBe(3);
-    expect(ids.at(-1)! > ids[0]!).toBe(true);
+    expect(ids.map(millisOf)).toEqual([t0, t0, t0 + 1, t0 + 1]);
+    // Within a millisecond the 12-bit counter orders them; each id sorts after the one before.
+    expect(ids.map((id) => id.slice(15, 18))).toEqual(['000', '001', '000', '001']);
+    expect([...ids].sort()).toEqual(ids);
+    // Another client (another tab) makes other ids in the same millisecond.
+    const other = createClient(server);
+    await connectClient(other);
+    vi.setSystemTime(t0 + 1);
+    void other.sendMessage('U1', 'y').catch(() => {});
+    await flush();
+    const otherId = (server.sentTempIds() as string[]).at(-1)!;
+    expect(millisOf(otherId)).toBe(t0 + 1);
+    expect(ids).not.toContain(otherId);
+    client.disconnect();
+    other.disconnect();
+  });
+
+  test('more than 4,096 temp_ids in one millisecond borrow the next one: still unique and ordered', async () => {
+    const { server, client } = await connectedPair({ queue: { maxSize: 5000 } });
+    server.ackMessages = false;
+    const t0 = Date.parse('2026-11-26T04:00:00.000Z');
+    vi.setSystemTime(t0);
+    const ids = Array.from({ length: 4100 }, (_, index) => {
+      void client.sendMessage('U1', `m${index}`).catch(() => {});
+      return client.outbox().at(-1)!.tempId;
+    });
+    expect(new Set(ids).size).toBe(4100);
+    expect([...ids].sort()).toEqual(ids);
+    expect(millisOf(ids[4095]!)).toBe(t0);
+    expect(millisOf(ids[4096]!)).toBe(t0 + 1);
+    expect(ids[4096]!.slice(15, 18)).toBe('000');
     client.disconnect();
   });
 
