@@ -116,6 +116,34 @@ test('a head kept in memory and made stale by another writer on the file is read
   expect((await other.messagesAfter('U1', 0, 10))?.map((message) => message.message.text)).toEqual(['c1', 'c2', 'c3', 'o1', 'c4']);
 });
 
+test('a batch writes each conversation row once, yet a duplicate inside it sees the conversation as it is at that point', async () => {
+  const { store, path } = fileStore();
+  await store.appendCustomerMessage('U0', text('warm-up: tables and indexes have their first pages'));
+  const before = walFrames(path);
+  const [first, second, retried, other] = await Promise.all([
+    store.appendCustomerMessage('U1', text('c1'), { displayName: 'Yamada' }),
+    store.appendOperatorMessage('U1', 'alice', 't1', text('o1')),
+    store.appendOperatorMessage('U1', 'alice', 't1', text('o1')),
+    store.appendCustomerMessage('U2', text('other')),
+  ]);
+  expect([first!.message.seq, second!.message.seq, other!.message.seq]).toEqual([1, 2, 1]);
+  expect(retried).toMatchObject({ duplicate: true, message: { seq: 2 } });
+  expect(retried!.conversation).toMatchObject({ lastSeq: 2, unreadCount: 0, status: 'answered', displayName: 'Yamada', lastMessage: { seq: 2 } });
+  // One transaction (the pages of messages, dedup index and conversations, once); the four
+  // appends retried one transaction each, as after a failed batch, write about twice as many.
+  expect(walFrames(path) - before).toBeLessThanOrEqual(5);
+  // What was written is what the next reader sees.
+  const reader = new Database(path, { readonly: true });
+  cleanup.push(() => reader.close());
+  const rows = reader.prepare<[], { id: string; last_seq: number; unread_count: number; status: string; display_name: string | null }>(
+    "SELECT id, last_seq, unread_count, status, display_name FROM conversations WHERE id <> 'U0' ORDER BY id",
+  ).all();
+  expect(rows).toEqual([
+    { id: 'U1', last_seq: 2, unread_count: 0, status: 'answered', display_name: 'Yamada' },
+    { id: 'U2', last_seq: 1, unread_count: 1, status: 'waiting', display_name: null },
+  ]);
+});
+
 test('close() commits the appends already asked for before it closes the file', async () => {
   const dir = tempDir();
   cleanup.push(() => dir.remove());

@@ -82,8 +82,8 @@ const backstopCheckpointPages = 4000;
  */
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
-  readonly #appendBatch: (inputs: readonly AppendInput[]) => AppendResult[];
-  readonly #appendOne: (input: AppendInput) => AppendResult;
+  /** Appends in one transaction (BEGIN IMMEDIATE … COMMIT). */
+  readonly #write: (inputs: readonly AppendInput[]) => AppendResult[];
   readonly #statements;
   readonly #checkpointer: BackgroundCheckpointer | undefined;
   /** Appends waiting for the next flush (this turn of the event loop). */
@@ -94,6 +94,8 @@ export class SqliteStore implements Store {
    * made stale by another writer on the same file shows as a taken seq, and is read again.
    */
   readonly #heads = new Map<string, ConversationHead>();
+  /** Heads changed by the transaction under way: written once each at its end (see #writeHeads). */
+  readonly #dirty = new Set<ConversationHead>();
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     const file = path !== ':memory:';
@@ -120,8 +122,8 @@ export class SqliteStore implements Store {
       byExternal: db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE external_id = ?'),
       conversation: db.prepare<[string], ConversationRow>('SELECT * FROM conversations WHERE id = ?'),
       /** What an append needs of the conversation. */
-      head: db.prepare<[string], Pick<ConversationRow, 'last_seq' | 'unread_count' | 'display_name'>>(
-        'SELECT last_seq, unread_count, display_name FROM conversations WHERE id = ?',
+      head: db.prepare<[string], Omit<ConversationRow, 'id'>>(
+        'SELECT last_seq, unread_count, display_name, status, updated_at FROM conversations WHERE id = ?',
       ),
       // Positional parameters: binding by name costs a lookup per parameter, on every append.
       upsertConversation: db.prepare<[string, string | null, number, number, string, string]>(
@@ -146,8 +148,11 @@ export class SqliteStore implements Store {
     };
     // IMMEDIATE: the write lock is taken at BEGIN, so a writer on another connection waits (busy
     // timeout) instead of failing when its read snapshot turns out to be stale at the first write.
-    this.#appendBatch = db.transaction((inputs: readonly AppendInput[]) => inputs.map((input) => this.#append(input))).immediate;
-    this.#appendOne = db.transaction((input: AppendInput) => this.#append(input)).immediate;
+    this.#write = db.transaction((inputs: readonly AppendInput[]) => {
+      const results = inputs.map((input) => this.#append(input));
+      this.#writeHeads();
+      return results;
+    }).immediate;
   }
 
   async appendCustomerMessage(
@@ -194,18 +199,18 @@ export class SqliteStore implements Store {
     this.#pending = [];
     let results: AppendResult[];
     try {
-      results = this.#appendBatch(batch.map((pending) => pending.input));
+      results = this.#write(batch.map((pending) => pending.input));
     } catch {
-      this.#heads.clear();
+      this.#forgetHeads();
       // Rolled back whole: nothing of it is stored. One transaction each, so that one bad append
       // (or a failure that hits them all) reaches its own caller and the others are still stored.
       let committed = 0;
       for (const { input, resolve, reject } of batch) {
         let result: AppendResult;
         try {
-          result = this.#appendOne(input);
+          result = this.#write([input])[0]!;
         } catch (error) {
-          this.#heads.clear();
+          this.#forgetHeads();
           reject(error);
           continue;
         }
@@ -220,9 +225,9 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * One append, inside a transaction. Two statements in the common case: the insert (whose unique
-   * indexes are the dedup check: a retried temp_id or LINE id is ignored, then read back) and the
-   * conversation's upsert; the conversation's head comes from #heads.
+   * One append, inside a transaction. One statement in the common case: the insert, whose unique
+   * indexes are the dedup check (a retried temp_id or LINE id is ignored, then read back). The
+   * conversation's head comes from #heads and is written back once per transaction.
    */
   #append(input: AppendInput): AppendResult {
     const statements = this.#statements;
@@ -245,6 +250,7 @@ export class SqliteStore implements Store {
       // Not a duplicate: the seq was taken, so #heads is stale (another writer on the file). The
       // batch is rolled back, #heads cleared, and each append retried on fresh reads.
       if (!existing) throw new Error(`seq ${seq} of ${conversationId} is taken: the cached head is stale`);
+      this.#writeHeads(); // the summary is read from the row
       const row = statements.conversation.get(existing.conversation_id)!;
       return { message: toMessage(existing), duplicate: true, conversation: this.#summary(row) };
     }
@@ -252,8 +258,8 @@ export class SqliteStore implements Store {
     const displayName = input.displayName ?? head.displayName;
     const unreadCount = customer ? head.unreadCount + 1 : 0;
     const status = customer ? 'waiting' : 'answered';
-    statements.upsertConversation.run(conversationId, input.displayName ?? null, seq, unreadCount, status, createdAt);
-    Object.assign(head, { lastSeq: seq, unreadCount, displayName });
+    Object.assign(head, { lastSeq: seq, unreadCount, displayName, status, updatedAt: createdAt });
+    this.#dirty.add(head);
     // Keys in the order toMessage gives them (the same JSON whichever way a message is read).
     const message: StoredMessage =
       adminId === undefined || tempId === undefined
@@ -267,14 +273,35 @@ export class SqliteStore implements Store {
   }
 
   /** What an append needs of a conversation: read once, then kept (see #heads). */
-  #head(conversationId: string): ConversationHead {
-    let head = this.#heads.get(conversationId);
+  #head(id: string): ConversationHead {
+    let head = this.#heads.get(id);
     if (!head) {
-      const row = this.#statements.head.get(conversationId);
-      head = { lastSeq: row?.last_seq ?? 0, unreadCount: row?.unread_count ?? 0, displayName: row?.display_name ?? undefined };
-      this.#heads.set(conversationId, head);
+      const row = this.#statements.head.get(id);
+      head = {
+        id,
+        lastSeq: row?.last_seq ?? 0,
+        unreadCount: row?.unread_count ?? 0,
+        displayName: row?.display_name ?? undefined,
+        status: row?.status ?? 'waiting',
+        updatedAt: row?.updated_at ?? '',
+      };
+      this.#heads.set(id, head);
     }
     return head;
+  }
+
+  /** Writes the heads the transaction changed: one upsert per conversation, however many appends. */
+  #writeHeads(): void {
+    for (const { id, displayName, lastSeq, unreadCount, status, updatedAt } of this.#dirty) {
+      this.#statements.upsertConversation.run(id, displayName ?? null, lastSeq, unreadCount, status, updatedAt);
+    }
+    this.#dirty.clear();
+  }
+
+  /** After a rollback: what #heads holds may not be stored. */
+  #forgetHeads(): void {
+    this.#heads.clear();
+    this.#dirty.clear();
   }
 
   #summary(row: ConversationRow): ConversationSummary {
@@ -306,9 +333,12 @@ interface PendingAppend {
 }
 
 interface ConversationHead {
+  id: string;
   lastSeq: number;
   unreadCount: number;
   displayName: string | undefined;
+  status: ConversationRow['status'];
+  updatedAt: string;
 }
 
 interface AppendInput {
