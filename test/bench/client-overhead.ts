@@ -189,7 +189,10 @@ async function throughServers(context: Context, token: string, counts: Counts, o
       ratio(ratios(runs.map((run) => run.perSecond), socketIo.map((run) => run.perSecond))),
     ];
   });
-  const µsOf = (key: string) => µs(summarize(c.get(key)!.map((run) => run.p50)).median);
+  const p50Of = (key: string) => summarize(c.get(key)!.map((run) => run.p50)).median;
+  const µsOf = (key: string) => µs(p50Of(key));
+  /** How much of our p50 above the bare server's the file database adds. */
+  const storageShare = (p50Of('ours') - p50Of('ours-memory')) / (p50Of('ours') - p50Of('ws-echo'));
   context.log('client C: SQLite store cost per message (in-process)');
   const storage = await storageCosts(context);
   const oursC = c.get('ours')!;
@@ -224,7 +227,7 @@ async function throughServers(context: Context, token: string, counts: Counts, o
         `the appends of one event-loop turn share one (${fixed(storage[1]!.us, 0)} µs each in a turn of 100 with random temp_ids, of which the file write is about ` +
         `${fixed(storage[1]!.us - storage[2]!.us, 0)} µs: each message's dedup entry lands on an index page of its own; ` +
         `${fixed(storage[3]!.us, 0)} µs with the time-ordered temp_ids our client makes, which is why the hand-written client, with random UUIDs, is slower through it). ` +
-        `The p50 gap is a lone message's path through our server, and mostly not its storage: in this run a bare \`ws\` server that only answers takes ${µsOf('ws-echo')} p50 ` +
+        `The p50 gap is a lone message's path through our server${storageShare < 0.25 ? ', and mostly not its storage' : ''}: in this run a bare \`ws\` server that only answers takes ${µsOf('ws-echo')} p50 ` +
         `and socket.io ${µsOf('socketio')}; our server takes ${µsOf('ours-memory')} on an in-memory database and ${µsOf('ours')} with the SQLite file. ` +
         'Between the bare server and ours lies the work every message gets before its ack can leave: frame checks, a transaction with seq and dedup, ' +
         'the ack\'s encoding and its fan-out to the room, with promise hops in between. A burst shares that work (the throughput above), a lone message ' +
