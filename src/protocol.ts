@@ -94,7 +94,7 @@ let iso = '';
  * The current time, ISO-8601, formatted once per millisecond: `toISOString` costs about as much as
  * the rest of a frame's encoding, and a busy client sends many frames within one millisecond.
  */
-function isoNow(): string {
+export function isoNow(): string {
   const now = Date.now();
   if (now !== isoAt) iso = new Date((isoAt = now)).toISOString();
   return iso;

@@ -1,4 +1,4 @@
-import type { MessageContent } from '../../../src/protocol.js';
+import { type MessageContent, isoNow } from '../../../src/protocol.js';
 
 /** A validated client frame. */
 export type ClientFrame =
@@ -75,7 +75,7 @@ export function parseClientFrame(data: string, maxTextLength: number): ClientFra
 }
 
 /** Encodes a server frame; `timestamp` defaults to now (a stored message keeps its own). */
-export function encode(type: string, payload: Record<string, unknown>, timestamp = new Date().toISOString()): string {
+export function encode(type: string, payload: Record<string, unknown>, timestamp = isoNow()): string {
   return JSON.stringify({ type, payload, timestamp });
 }
 

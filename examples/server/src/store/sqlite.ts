@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { MessageContent } from '../../../../src/protocol.js';
+import { type MessageContent, isoNow } from '../../../../src/protocol.js';
 import { BackgroundCheckpointer, type CheckpointResult } from './checkpointer.js';
 import type { AppendResult, ConversationSummary, HistoryPage, Store, StoredMessage } from './types.js';
 
@@ -361,13 +361,4 @@ function toMessage(row: MessageRow): StoredMessage {
     ...(row.admin_id !== null && { adminId: row.admin_id }),
     ...(row.temp_id !== null && { tempId: row.temp_id }),
   };
-}
-
-let isoMs = NaN;
-let iso = '';
-/** `new Date().toISOString()`, formatted once per millisecond (appends of one batch share it). */
-function isoNow(): string {
-  const ms = Date.now();
-  if (ms !== isoMs) iso = new Date((isoMs = ms)).toISOString();
-  return iso;
 }
