@@ -224,9 +224,10 @@ async function throughServers(context: Context, token: string, counts: Counts, o
       `Through the server: our send→ack p50 is ${ratio(latencyVsSocketIo)} and our pipelined throughput ${ratio(rateVsSocketIo)} socket.io's emit-with-ack on its in-memory store. ` +
         'The server sets this pace, not the client (the hand-written `ws` client is no faster through it): every message is committed to SQLite before its ack, ' +
         `and socket.io's store pushes to an array. A lone message pays a whole commit (${fixed(storage[0]!.us, 0)} µs of CPU per append awaited one at a time); ` +
-        `the appends of one event-loop turn share one (${fixed(storage[1]!.us, 0)} µs each in a turn of 100 with random temp_ids, of which the file write is about ` +
-        `${fixed(storage[1]!.us - storage[2]!.us, 0)} µs: each message's dedup entry lands on an index page of its own; ` +
-        `${fixed(storage[3]!.us, 0)} µs with the time-ordered temp_ids our client makes, which is why the hand-written client, with random UUIDs, is slower through it). ` +
+        `the appends of one event-loop turn share one (${fixed(storage[1]!.us, 0)} µs each in a turn of 100 with random temp_ids, ` +
+        `${fixed(storage[3]!.us, 0)} µs with time-ordered ones like our client's, ${fixed(storage[2]!.us, 0)} µs on an in-memory database). ` +
+        'On the server\'s database, which grows through the run, random temp_ids land on dedup-index pages all over it and each commit writes more pages: ' +
+        'that is why the hand-written client, with random UUIDs, is slower through the server than ours, which makes time-ordered ids. ' +
         `The p50 gap is a lone message's path through our server${storageShare < 0.25 ? ', and mostly not its storage' : ''}: in this run a bare \`ws\` server that only answers takes ${µsOf('ws-echo')} p50 ` +
         `and socket.io ${µsOf('socketio')}; our server takes ${µsOf('ours-memory')} on an in-memory database and ${µsOf('ours')} with the SQLite file. ` +
         'Between the bare server and ours lies the work every message gets before its ack can leave: frame checks, a transaction with seq and dedup, ' +
