@@ -271,6 +271,7 @@ function pipelined(driver: Driver, count: number, window: number, deadline: numb
       });
     };
     for (let i = 0; i < window; i++) next();
+    if (count === 0) finish(); // nothing to wait for (a warm-up or a phase left out)
   });
 }
 
