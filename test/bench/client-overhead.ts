@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { TokenAuthority } from '../../examples/server/src/auth.js';
 import { SqliteStore } from '../../examples/server/src/store/sqlite.js';
 import { Child } from './lib/proc.js';
-import { profileMarkdown, summarizeProfile } from './lib/profile.js';
+import { type ProfileSummary, profileMarkdown, summarizeProfile } from './lib/profile.js';
 import { type Context, type Section, type SectionResult, rotate, runIfMain, table } from './lib/section.js';
 import { count, fixed, median, ratio, ratios, spread, summarize } from './lib/stats.js';
 import type { ClientResult, ClientRun, LevelResult } from './workers/client.js';
@@ -396,6 +396,7 @@ export async function clientSection(context: Context): Promise<SectionResult> {
 
   // --- Profiles: where the time goes (the measured phase only) -----------------------------------
   const profiles: string[] = [];
+  const clientProfiles = new Map<string, ReturnType<typeof summarizeProfile>>();
   if (!quick) {
     const wsEchoForProfile = Child.start('servers/peers.ts', ['ws-echo']);
     const url = `ws://127.0.0.1:${(await wsEchoForProfile.wait<{ type: string; port: number }>('ready', 30_000)).port}`;
@@ -403,7 +404,9 @@ export async function clientSection(context: Context): Promise<SectionResult> {
       const file = `${context.scratch}/client-${peer}.cpuprofile`;
       context.log(`client: profiling ${peer}`);
       await runClient(context, { peer, url, token, room: 'U-bench', join: false, held: [0], profile: file }, { ...counts, sequential: 0 });
-      profiles.push(profileMarkdown(`Client process, ${peer}, ${count(counts.pipelined)} pipelined messages against the echo server`, summarizeProfile(file, 12)));
+      const summary = summarizeProfile(file, 12);
+      clientProfiles.set(peer, summary);
+      profiles.push(profileMarkdown(`Client process, ${peer}, ${count(counts.pipelined)} pipelined messages against the echo server`, summary));
     }
     await wsEchoForProfile.stop();
     if (through.profile) profiles.push(through.profile);
@@ -413,7 +416,9 @@ export async function clientSection(context: Context): Promise<SectionResult> {
     behind.push(
       `Client overhead: our client spends ${ratio(cpuRatio)} the CPU per message of the hand-written \`ws\` floor, at ${ratio(rateRatio)} its throughput ` +
         '(goal ≤ 1.10× / ≥ 0.90×). The floor only matches an ack to a callback; ours also validates each inbound frame, keeps each message in its ' +
-        'outbox until the ack (entry, Promise, one shared deadline timer) and emits delivery updates. See the client profiles below.',
+        'outbox until the ack (entry, Promise, one shared deadline timer) and emits delivery updates. ' +
+        gcNote(clientProfiles.get('ours'), clientProfiles.get('ws')) +
+        'See the client profiles below.',
     );
   }
   const markdown = [
@@ -459,3 +464,14 @@ export function serverAckSection(options: ThroughServersOptions = {}): Section {
 }
 
 await runIfMain(import.meta.url, clientSection);
+
+/** What the two client profiles say about garbage collection, when both were taken. */
+function gcNote(ours: ProfileSummary | undefined, floor: ProfileSummary | undefined): string {
+  if (!ours || !floor) return '';
+  const gc = (summary: ProfileSummary) => summary.origins.find(({ origin }) => origin === 'GC')?.percent ?? 0;
+  return (
+    `In the profiles, ours was busy ${fixed(ours.busyMs, 0)} ms and the floor ${fixed(floor.busyMs, 0)} ms for the same messages; ` +
+    `garbage collection took ${fixed(gc(ours), 0)}% of ours and ${fixed(gc(floor), 0)}% of the floor's: what ours keeps per message ` +
+    '(entry, Promise, ack) stays alive until the ack arrives, a window of messages at a time. '
+  );
+}
