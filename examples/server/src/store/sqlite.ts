@@ -89,9 +89,10 @@ export class SqliteStore implements Store {
   /** Appends waiting for the next flush (this turn of the event loop). */
   #pending: PendingAppend[] = [];
   /**
-   * Each conversation's head as committed, so that an append needs no read of it. Updated only by
-   * committed appends' values and cleared when a transaction fails (it was rolled back); a head
-   * made stale by another writer on the same file shows as a taken seq, and is read again.
+   * Each conversation's head (last seq, unread count, status…), so that an append needs no read of
+   * it: updated by the appends of a transaction and cleared when one fails (it was rolled back), so
+   * that between transactions it holds what is committed. A head made stale by another writer on
+   * the same file shows as a taken seq, and is read again. One entry per conversation written to.
    */
   readonly #heads = new Map<string, ConversationHead>();
   /** Heads changed by the transaction under way: written once each at its end (see #writeHeads). */
