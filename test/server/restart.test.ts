@@ -60,6 +60,37 @@ async function replay(app: TestServer, conversationId: string, sinceSeq: number,
 }
 
 describe('server restart on the same SQLite file', () => {
+  test('a shutdown skips what waits in a connection\'s queue, and so every frame after it: none is stored ahead of one skipped', async () => {
+    const databasePath = databaseFile();
+    const app = await server(databasePath);
+    const raw = harness().defer(await RawClient.authed(app.wsUrl, await app.token('alice')));
+    raw.send('join_conversation', { line_user_id: 'U1' });
+    await raw.next('operator_joined');
+    // A join that replays (since_seq) waits for the store; the send behind it waits in the queue.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const messagesAfter = app.store.messagesAfter.bind(app.store);
+    let replaying = false;
+    app.store.messagesAfter = async (...args) => {
+      replaying = true;
+      await held;
+      return messagesAfter(...args);
+    };
+    raw.send('join_conversation', { line_user_id: 'U1', since_seq: 0 });
+    raw.send('message_send', { line_user_id: 'U1', temp_id: 'queued', message: { type: 'text', text: 'first' } });
+    await waitFor('the replay to start', () => replaying);
+    // The server starts shutting down: the socket is closing, the queued send will be skipped.
+    const closing = app.close();
+    release();
+    for (let turn = 0; turn < 50; turn++) await Promise.resolve(); // the queue drains (no I/O meanwhile)
+    // A frame the client wrote before it saw the close arrives on the closing socket.
+    raw.send('message_send', { line_user_id: 'U1', temp_id: 'later', message: { type: 'text', text: 'second' } });
+    await closing;
+    const reopened = await server(databasePath);
+    // Neither is stored: the client re-sends both, in order, after it reconnects.
+    expect((await reopened.store.history('U1', { limit: 10 })).messages.map((message) => message.tempId)).toEqual([]);
+  });
+
   test('customer and operator messages survive; replay and seqs go on; a retried temp_id gets the original ack', async () => {
     const h = harness();
     const databasePath = databaseFile();

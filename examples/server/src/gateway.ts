@@ -168,6 +168,10 @@ export class Gateway {
   }
 
   #receive(connection: Connection, data: RawData, isBinary: boolean): void {
+    // A closing socket (shutdown, or the close handshake begun) takes no more frames. The ones
+    // waiting in its queue are skipped (see #handle); a later one stored now would take a seq
+    // ahead of them. The client re-sends whatever got no ack, in order, after it reconnects.
+    if (connection.socket.readyState !== WebSocket.OPEN) return;
     const { config } = this.#deps;
     this.#touch(connection);
     const size = Array.isArray(data) ? data.reduce((sum, chunk) => sum + chunk.length, 0) : data.byteLength;
