@@ -2,7 +2,7 @@
  * Makes default `temp_id`s in the UUIDv7 layout (RFC 9562, method 1): 48 bits of Unix time in
  * milliseconds, a 12-bit counter ordering the ids of one millisecond, then 62 random bits drawn
  * once per maker (one per client). Time-ordered ids keep a server's dedup index growing at one end
- * (random UUIDs land on random index pages: about 1.5× the cost per message in the reference
+ * (random UUIDs land on random index pages: about 1.3–1.5× the cost per message in the reference
  * server's SQLite store). Unique per operator: time and counter never repeat within a client, and
  * the random bits tell two tabs or two page loads apart. Per id: one string join, no random draw.
  */
