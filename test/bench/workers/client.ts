@@ -96,6 +96,11 @@ function handWritten(send: (data: string) => void, close: () => void): { driver:
 
 let room = 'U-bench';
 
+/** A send that fails ends the run loudly (one function for all sends: the harness allocates nothing per message). */
+function fail(error: unknown): never {
+  throw error;
+}
+
 function authFrame(token: string): string {
   return JSON.stringify({ type: 'auth', payload: { token }, timestamp: new Date().toISOString() });
 }
@@ -156,9 +161,7 @@ const open: Record<string, (run: ClientRun) => Promise<Driver>> = {
     if (run.peer === 'ours-view') client.conversation(room);
     return {
       send(text, done) {
-        void client.sendMessage(room, text).then(done, (error: unknown) => {
-          throw error;
-        });
+        void client.sendMessage(room, text).then(done, fail);
       },
       close: () => client.disconnect(),
     };
