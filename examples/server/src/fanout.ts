@@ -1,3 +1,6 @@
+import { encodeConversation } from './protocol.js';
+import type { ConversationSummary } from './store/types.js';
+
 /** An event for operators: to one conversation's room, or to every operator. Encoded once. */
 export interface Broadcast {
   /** The conversation whose room receives it; absent: every authenticated connection. */
@@ -13,6 +16,12 @@ export interface Broadcast {
  */
 export interface Bus {
   publish(broadcast: Broadcast): Promise<void>;
+  /**
+   * A conversation's new summary after an append, for `conversation_updated` to every operator:
+   * once per conversation and turn of the event loop, with the newest summary (a burst into one
+   * conversation announces only its last message).
+   */
+  announce(conversation: ConversationSummary): void;
   subscribe(deliver: (broadcast: Broadcast) => void): void;
   close(): Promise<void>;
 }
@@ -28,6 +37,7 @@ export interface Presence {
 
 export class LocalBus implements Bus {
   #deliver: ((broadcast: Broadcast) => void) | undefined;
+  readonly announce = newestPerTurn((conversation) => this.#deliver?.({ frame: encodeConversation(conversation) }));
 
   async publish(broadcast: Broadcast): Promise<void> {
     this.#deliver?.(broadcast);
@@ -66,4 +76,24 @@ export class LocalPresence implements Presence {
 
 export function distinct(ids: Iterable<string>): string[] {
   return [...new Set(ids)].sort();
+}
+
+/**
+ * Collects conversation summaries during one turn of the event loop and hands on the newest of
+ * each conversation (by `lastSeq`) at its end.
+ */
+export function newestPerTurn(handOn: (conversation: ConversationSummary) => void): (conversation: ConversationSummary) => void {
+  const waiting = new Map<string, ConversationSummary>();
+  return (conversation) => {
+    const queued = waiting.get(conversation.id);
+    if (queued && queued.lastSeq > conversation.lastSeq) return;
+    if (waiting.size === 0) {
+      setImmediate(() => {
+        const newest = [...waiting.values()];
+        waiting.clear();
+        for (const summary of newest) handOn(summary);
+      });
+    }
+    waiting.set(conversation.id, conversation);
+  };
 }

@@ -4,8 +4,8 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Operator, TokenAuthority } from './auth.js';
 import type { ServerConfig } from './config.js';
 import type { Broadcast, Bus, Presence } from './fanout.js';
-import { type ClientFrame, encode, frameType, isFrameError, parseClientFrame } from './protocol.js';
-import type { AppendResult, ConversationSummary, Store, StoredMessage } from './store/types.js';
+import { type ClientFrame, encode, encodeMessage, frameType, isFrameError, parseClientFrame } from './protocol.js';
+import type { AppendResult, Store } from './store/types.js';
 
 export const LIVE_CHAT_PATH = '/api/v1/ws/live-chat';
 
@@ -69,8 +69,6 @@ export class Gateway {
   readonly #wss: WebSocketServer;
   readonly #connections = new Map<string, Connection>();
   readonly #rooms = new Map<string, Set<Connection>>();
-  /** `conversation_updated` waiting for the end of this turn of the event loop: the newest per conversation. */
-  readonly #conversationUpdates = new Map<string, ConversationSummary>();
   #nextId = 0;
   #closing = false;
 
@@ -95,11 +93,13 @@ export class Gateway {
     this.#wss.handleUpgrade(request, socket, head, (ws) => this.#wss.emit('connection', ws, request));
   }
 
-  /** Publishes a stored message to its room and the conversation's new summary to everyone. */
-  async publishAppended({ message, conversation }: AppendResult): Promise<void> {
-    const [type, payload] = messageFrame(message);
-    await this.#deps.bus.publish({ room: message.conversationId, frame: encode(type, payload, message.createdAt) });
-    this.#publishConversation(conversation);
+  /**
+   * Publishes a stored message to its room (`frame`: the message's frame, if already encoded) and
+   * the conversation's new summary to everyone.
+   */
+  async publishAppended({ message, conversation }: AppendResult, frame = encodeMessage(message)): Promise<void> {
+    await this.#deps.bus.publish({ room: message.conversationId, frame });
+    this.#deps.bus.announce(conversation);
   }
 
   /** Graceful shutdown: every socket is closed with 1001 so clients reconnect (elsewhere) at once. */
@@ -242,15 +242,12 @@ export class Gateway {
   }
 
   /** After the append committed: the ack, the room's fan-out and the conversation's summary. */
-  async #sent(connection: Connection, frame: MessageSend, { message, duplicate, conversation }: AppendResult): Promise<void> {
-    const [type, payload] = messageFrame(message);
-    const ack = encode(type, payload, message.createdAt);
+  async #sent(connection: Connection, frame: MessageSend, result: AppendResult): Promise<void> {
+    const ack = encodeMessage(result.message);
     // The sender gets its ack whether or not it joined the room; a duplicate gets only the
     // original ack (same seq), nothing is stored or fanned out twice.
-    if (duplicate || !connection.rooms.has(frame.conversationId)) this.#send(connection, ack);
-    if (duplicate) return;
-    await this.#deps.bus.publish({ room: frame.conversationId, frame: ack });
-    this.#publishConversation(conversation);
+    if (result.duplicate || !connection.rooms.has(frame.conversationId)) this.#send(connection, ack);
+    if (!result.duplicate) await this.publishAppended(result, ack);
   }
 
   async #authenticate(connection: Connection, token: string): Promise<void> {
@@ -308,10 +305,7 @@ export class Gateway {
           encode('error', { code: 'replay_unavailable', message: 'too much was missed: reload the history', line_user_id: room }),
         );
       } else {
-        for (const message of missed) {
-          const [type, payload] = messageFrame(message);
-          this.#send(connection, encode(type, payload, message.createdAt));
-        }
+        for (const message of missed) this.#send(connection, encodeMessage(message));
       }
     } finally {
       // Live events that arrived during the replay follow it (the client drops seqs it has).
@@ -358,26 +352,6 @@ export class Gateway {
       except: connection.id,
       frame: encode('typing_stopped', { admin_id: connection.operator.adminId, line_user_id: room }),
     });
-  }
-
-  /**
-   * `conversation_updated` for everyone, once per conversation and turn of the event loop: a
-   * burst of messages into one conversation announces only its newest summary.
-   */
-  #publishConversation(conversation: ConversationSummary): void {
-    const updates = this.#conversationUpdates;
-    const queued = updates.get(conversation.id);
-    if (queued && queued.lastSeq > conversation.lastSeq) return;
-    if (updates.size === 0) setImmediate(() => this.#flushConversationUpdates());
-    updates.set(conversation.id, conversation);
-  }
-
-  #flushConversationUpdates(): void {
-    const updates = [...this.#conversationUpdates.values()];
-    this.#conversationUpdates.clear();
-    for (const conversation of updates) {
-      void this.#deps.bus.publish({ frame: encode('conversation_updated', conversationPayload(conversation)) });
-    }
   }
 
   async #closed(connection: Connection): Promise<void> {
@@ -488,46 +462,6 @@ export class Gateway {
     connection.tokens -= 1;
     return connection.tokens >= 0;
   }
-}
-
-/** The wire frame of a stored message: `message_received` from a customer, `message_sent` from an operator. */
-export function messageFrame(message: StoredMessage): [string, Record<string, unknown>] {
-  // Literals, not a spread of a base object: this runs for every message stored and replayed.
-  const { conversationId, seq } = message;
-  if (message.sender === 'customer') return ['message_received', { line_user_id: conversationId, message: message.message, seq }];
-  return ['message_sent', { line_user_id: conversationId, message: message.message, seq, admin_id: message.adminId, temp_id: message.tempId }];
-}
-
-export function conversationPayload(conversation: {
-  id: string;
-  displayName: string | undefined;
-  lastMessage: StoredMessage | undefined;
-  lastSeq: number;
-  unreadCount: number;
-  status: string;
-  updatedAt: string;
-}): Record<string, unknown> {
-  return {
-    line_user_id: conversation.id,
-    display_name: conversation.displayName,
-    last_seq: conversation.lastSeq,
-    unread_count: conversation.unreadCount,
-    status: conversation.status,
-    updated_at: conversation.updatedAt,
-    last_message: conversation.lastMessage && historyItem(conversation.lastMessage),
-  };
-}
-
-/** A stored message as the HTTP API and `conversation_updated` give it. */
-export function historyItem(message: StoredMessage): Record<string, unknown> {
-  return {
-    seq: message.seq,
-    sender: message.sender,
-    admin_id: message.adminId,
-    temp_id: message.tempId,
-    message: message.message,
-    timestamp: message.createdAt,
-  };
 }
 
 function reject(socket: Duplex, status: number, text: string): void {

@@ -4,8 +4,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { TokenAuthority } from './auth.js';
 import type { ServerConfig } from './config.js';
-import { type Gateway, conversationPayload, historyItem } from './gateway.js';
+import type { Gateway } from './gateway.js';
 import { customerMessages, validSignature } from './line.js';
+import { conversationPayload, historyItem } from './protocol.js';
 import type { Store } from './store/types.js';
 
 export interface HttpDeps {

@@ -1,4 +1,5 @@
 import { type MessageContent, isoNow } from '../../../src/protocol.js';
+import type { ConversationSummary, StoredMessage } from './store/types.js';
 
 /** A validated client frame. */
 export type ClientFrame =
@@ -77,6 +78,49 @@ export function parseClientFrame(data: string, maxTextLength: number): ClientFra
 /** Encodes a server frame; `timestamp` defaults to now (a stored message keeps its own). */
 export function encode(type: string, payload: Record<string, unknown>, timestamp = isoNow()): string {
   return JSON.stringify({ type, payload, timestamp });
+}
+
+/** The frame of a stored message, live or replayed: its timestamp is the message's. */
+export function encodeMessage(message: StoredMessage): string {
+  const [type, payload] = messageFrame(message);
+  return encode(type, payload, message.createdAt);
+}
+
+/** `conversation_updated`, with a conversation's summary. */
+export function encodeConversation(conversation: ConversationSummary): string {
+  return encode('conversation_updated', conversationPayload(conversation));
+}
+
+/** The wire frame of a stored message: `message_received` from a customer, `message_sent` from an operator. */
+export function messageFrame(message: StoredMessage): [string, Record<string, unknown>] {
+  // Literals, not a spread of a base object: this runs for every message stored and replayed.
+  const { conversationId, seq } = message;
+  if (message.sender === 'customer') return ['message_received', { line_user_id: conversationId, message: message.message, seq }];
+  return ['message_sent', { line_user_id: conversationId, message: message.message, seq, admin_id: message.adminId, temp_id: message.tempId }];
+}
+
+export function conversationPayload(conversation: ConversationSummary): Record<string, unknown> {
+  return {
+    line_user_id: conversation.id,
+    display_name: conversation.displayName,
+    last_seq: conversation.lastSeq,
+    unread_count: conversation.unreadCount,
+    status: conversation.status,
+    updated_at: conversation.updatedAt,
+    last_message: conversation.lastMessage && historyItem(conversation.lastMessage),
+  };
+}
+
+/** A stored message as the HTTP API and `conversation_updated` give it. */
+export function historyItem(message: StoredMessage): Record<string, unknown> {
+  return {
+    seq: message.seq,
+    sender: message.sender,
+    admin_id: message.adminId,
+    temp_id: message.tempId,
+    message: message.message,
+    timestamp: message.createdAt,
+  };
 }
 
 /** The type of a frame made by {@link encode} (its first member), read without parsing the frame. */

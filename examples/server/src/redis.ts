@@ -1,9 +1,8 @@
 import { Redis } from 'ioredis';
 import type { MessageContent } from '../../../src/protocol.js';
 import type { Backend } from './app.js';
-import { type Broadcast, type Bus, type Presence, distinct } from './fanout.js';
-import { conversationPayload, messageFrame } from './gateway.js';
-import { encode, frameType } from './protocol.js';
+import { type Broadcast, type Bus, type Presence, distinct, newestPerTurn } from './fanout.js';
+import { encode, encodeConversation, encodeMessage, frameType } from './protocol.js';
 import type { AppendResult, ConversationSummary, HistoryPage, Store, StoredMessage } from './store/types.js';
 
 const prefix = 'lc:';
@@ -343,8 +342,9 @@ function toSummary(conversationId: string, row: Record<string, string>): Convers
  * the conversation's summary after it atomically with its seq, and this bus turns them into the
  * frames the gateway would have sent: `message_sent`/`message_received` to the room at once, and
  * `conversation_updated` to everyone once per conversation and turn of the event loop, with the
- * newest summary (as the gateway does in one process). The gateway's own publishes of those frames
- * are therefore dropped: with them, each would arrive twice, and not necessarily in seq order.
+ * newest summary (as `LocalBus` does in one process; `announce` has nothing left to do). The
+ * gateway's own publishes of message frames are therefore dropped: with them, each would arrive
+ * twice, and not necessarily in seq order.
  *
  * Presence is published the same way, by {@link RedisPresence}'s script with the room's operators
  * after each change and a version: this bus turns it into `operator_joined`/`operator_left` for
@@ -360,8 +360,14 @@ export class RedisBus implements Bus {
   readonly #subscriber: Redis;
   readonly #log: Log;
   #deliver: ((broadcast: Broadcast) => void) | undefined;
-  /** Summaries received in this turn of the event loop, the newest per conversation. */
-  readonly #summaries = new Map<string, ConversationSummary>();
+  /** Summaries received, delivered as `conversation_updated` once per conversation and turn. */
+  readonly #announce = newestPerTurn((summary) => {
+    try {
+      this.#deliver?.({ frame: encodeConversation(summary) });
+    } catch (error) {
+      this.#log(`redis fan-out: could not deliver a broadcast: ${describe(error)}`);
+    }
+  });
   /** Per conversation, the last seq of the newest summary received: an older one is never announced after it. */
   readonly #lastSeqs = new Map<string, number>();
   /** Per room, the version of the newest presence change delivered: an older one is never delivered after it. */
@@ -407,55 +413,31 @@ export class RedisBus implements Bus {
     }
   }
 
+  /** Nothing to do: the append script published the summary, atomically with the message. */
+  announce(): void {}
+
   subscribe(deliver: (broadcast: Broadcast) => void): void {
     this.#deliver = deliver;
   }
 
   async close(): Promise<void> {
     this.#deliver = undefined;
-    this.#summaries.clear();
     await quit(this.#subscriber);
   }
 
   #summaryReceived(text: string): void {
     const { unreadCount, displayName, lastMessage } = JSON.parse(text) as { unreadCount: number; displayName: string; lastMessage: StoredMessage };
     const summary = summaryAfter(lastMessage, unreadCount, displayName);
-    const lastSeqs = this.#lastSeqs;
-    const seen = lastSeqs.get(summary.id);
-    // Redis delivers them in seq order; this is the safety net that keeps a console from going back.
-    if (seen !== undefined && summary.lastSeq <= seen) return;
-    lastSeqs.delete(summary.id); // re-inserted last: the map is ordered from least recently updated
-    lastSeqs.set(summary.id, summary.lastSeq);
-    if (lastSeqs.size > RedisBus.rememberedConversations) lastSeqs.delete(lastSeqs.keys().next().value!);
-    if (this.#summaries.size === 0) setImmediate(() => this.#flushSummaries());
-    this.#summaries.set(summary.id, summary);
+    if (advanced(this.#lastSeqs, summary.id, summary.lastSeq, RedisBus.rememberedConversations)) this.#announce(summary);
   }
 
   #presenceReceived(text: string): void {
     const { room, version, type, admins, operators } = JSON.parse(text) as PresenceChange;
-    const versions = this.#presenceVersions;
-    const seen = versions.get(room);
-    // Redis delivers them in version order; this is the safety net that keeps a console from going back.
-    if (seen !== undefined && version <= seen) return;
-    versions.delete(room); // re-inserted last: the map is ordered from least recently changed
-    versions.set(room, version);
-    if (versions.size > RedisBus.rememberedRooms) versions.delete(versions.keys().next().value!);
+    if (!advanced(this.#presenceVersions, room, version, RedisBus.rememberedRooms)) return;
     const presenceType = type === 'joined' ? 'operator_joined' : 'operator_left';
     const present = distinct(operators);
     for (const adminId of admins) {
       this.#deliver?.({ room, frame: encode(presenceType, { admin_id: adminId, line_user_id: room, operators: present, version }) });
-    }
-  }
-
-  #flushSummaries(): void {
-    const summaries = [...this.#summaries.values()];
-    this.#summaries.clear();
-    for (const summary of summaries) {
-      try {
-        this.#deliver?.({ frame: encode('conversation_updated', conversationPayload(summary)) });
-      } catch (error) {
-        this.#log(`redis fan-out: could not deliver a broadcast: ${describe(error)}`);
-      }
     }
   }
 }
@@ -463,8 +445,21 @@ export class RedisBus implements Bus {
 /** The room broadcast of a stored message: the same frame the gateway sends (timestamp = createdAt). */
 function storedMessageBroadcast(json: string): Broadcast {
   const message = JSON.parse(json) as StoredMessage;
-  const [type, payload] = messageFrame(message);
-  return { room: message.conversationId, frame: encode(type, payload, message.createdAt) };
+  return { room: message.conversationId, frame: encodeMessage(message) };
+}
+
+/**
+ * Whether `value` is newer than the last one seen for `id` (then remembered as the last). Redis
+ * delivers them in order; this is the safety net that keeps a console from going back. Only the
+ * `limit` most recently advanced ids are remembered (the map is ordered from least recent).
+ */
+function advanced(last: Map<string, number>, id: string, value: number, limit: number): boolean {
+  const seen = last.get(id);
+  if (seen !== undefined && value <= seen) return false;
+  last.delete(id); // re-inserted last
+  last.set(id, value);
+  if (last.size > limit) last.delete(last.keys().next().value!);
+  return true;
 }
 
 /** The frames of an append or a presence change: published by the scripts themselves (see appendScript, presenceScript). */
