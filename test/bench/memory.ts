@@ -82,8 +82,7 @@ async function memoryRun(context: Context, kind: string, connections: number): P
 export async function memorySection(context: Context): Promise<SectionResult> {
   const { quick } = context;
   const wanted = quick ? 1000 : 5000;
-  // (Each process needs a descriptor per connection: `wanted + warmup` plus its own few dozen.)
-  // Each side needs one descriptor per connection plus its own few dozen.
+  // Each process needs a descriptor per connection (`wanted + warmup`) plus its own few dozen.
   const limits = fileLimits();
   const connections = Number.isFinite(limits.soft) ? Math.min(wanted, Math.floor((limits.soft - warmup - 100) / 100) * 100) : wanted;
   const limitNote =

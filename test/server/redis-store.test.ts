@@ -88,6 +88,17 @@ async function bus(): Promise<{ bus: RedisBus; delivered: Broadcast[] }> {
   return { bus, delivered };
 }
 
+/** Kills every pub/sub connection and waits until `channel` has its subscribers back (ioredis resubscribes by itself). */
+async function resubscribed(admin: Redis, channel: string): Promise<void> {
+  const subscribers = async () => ((await admin.pubsub('NUMSUB', channel)) as [string, number])[1];
+  const before = await subscribers();
+  await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+  for (let started = Date.now(); (await subscribers()) < before; ) {
+    if (Date.now() - started > 5000) throw new Error('the bus did not subscribe again');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 describe('RedisBus: conversation_updated from the summaries Redis publishes', () => {
   function updates(delivered: readonly Broadcast[], conversationId: string): Record<string, unknown>[] {
     return delivered
@@ -153,14 +164,7 @@ describe('RedisBus: conversation_updated from the summaries Redis publishes', ()
     const admin = await redis().connect();
     await admin.publish('lc:conversations', summary('U1', 40));
     await waitFor('seq 40', () => updates(delivered, 'U1').length === 1);
-    const subscribers = async () => ((await admin.pubsub('NUMSUB', 'lc:conversations')) as [string, number])[1];
-    const before = await subscribers();
-    await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
-    // ioredis reconnects and subscribes again by itself.
-    for (let started = Date.now(); (await subscribers()) < before; ) {
-      if (Date.now() - started > 5000) throw new Error('the bus did not subscribe again');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await resubscribed(admin, 'lc:conversations');
     await admin.publish('lc:conversations', summary('U1', 1));
     await waitFor('seq 1 after the reconnection', () => updates(delivered, 'U1').length === 2);
     expect(updates(delivered, 'U1').map((update) => update.last_seq)).toEqual([40, 1]);
@@ -262,13 +266,7 @@ describe('RedisBus: operator_joined/operator_left from the presence changes Redi
     const admin = await redis().connect();
     await admin.publish('lc:presence', change('R1', 40, 'joined', ['alice'], ['alice']));
     await waitFor('version 40', () => presence(delivered, 'R1').length === 1);
-    const subscribers = async () => ((await admin.pubsub('NUMSUB', 'lc:presence')) as [string, number])[1];
-    const before = await subscribers();
-    await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
-    for (let started = Date.now(); (await subscribers()) < before; ) {
-      if (Date.now() - started > 5000) throw new Error('the bus did not subscribe again');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await resubscribed(admin, 'lc:presence');
     await admin.publish('lc:presence', change('R1', 1, 'joined', ['bob'], ['bob']));
     await waitFor('version 1 after the reconnection', () => presence(delivered, 'R1').length === 2);
     expect(presence(delivered, 'R1').map(({ payload }) => payload.version)).toEqual([40, 1]);
