@@ -122,10 +122,6 @@ export class SqliteStore implements Store {
       byOperator: db.prepare<[string, string], MessageRow>('SELECT * FROM messages WHERE admin_id = ? AND temp_id = ?'),
       byExternal: db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE external_id = ?'),
       conversation: db.prepare<[string], ConversationRow>('SELECT * FROM conversations WHERE id = ?'),
-      /** What an append needs of the conversation. */
-      head: db.prepare<[string], Omit<ConversationRow, 'id'>>(
-        'SELECT last_seq, unread_count, display_name, status, updated_at FROM conversations WHERE id = ?',
-      ),
       // Positional parameters: binding by name costs a lookup per parameter, on every append.
       upsertConversation: db.prepare<[string, string | null, number, number, string, string]>(
         `INSERT INTO conversations (id, display_name, last_seq, unread_count, status, updated_at)
@@ -277,7 +273,7 @@ export class SqliteStore implements Store {
   #head(id: string): ConversationHead {
     let head = this.#heads.get(id);
     if (!head) {
-      const row = this.#statements.head.get(id);
+      const row = this.#statements.conversation.get(id);
       head = {
         id,
         lastSeq: row?.last_seq ?? 0,
