@@ -10,6 +10,7 @@
  * C. Through real servers: our client through the reference server with its SQLite storage, vs
  *    socket.io emit-with-ack on an in-memory store.
  */
+import { LIVE_CHAT_PATH } from '../../examples/server/src/gateway.js';
 import { randomUUID } from 'node:crypto';
 import { TokenAuthority } from '../../examples/server/src/auth.js';
 import { SqliteStore } from '../../examples/server/src/store/sqlite.js';
@@ -145,10 +146,10 @@ async function throughServers(context: Context, token: string, counts: Counts, o
   const echo = Child.start('servers/peers.ts', ['ws-echo'], { lifetimeMs: 600_000 });
   const baseline = options.baselineDir ? startReference('client-overhead-baseline.sqlite', { BENCH_SERVER_DIR: options.baselineDir }) : undefined;
   const store = Child.start('servers/peers.ts', ['socketio-store'], { lifetimeMs: 600_000 });
-  const referenceUrl = `ws://127.0.0.1:${(await reference.wait<{ type: string; port: number }>('ready', 30_000)).port}/api/v1/ws/live-chat`;
-  const storeUrl = `http://127.0.0.1:${(await store.wait<{ type: string; port: number }>('ready', 30_000)).port}`;
-  const inMemoryUrl = `ws://127.0.0.1:${(await inMemory.wait<{ type: string; port: number }>('ready', 30_000)).port}/api/v1/ws/live-chat`;
-  const echoUrl = `ws://127.0.0.1:${(await echo.wait<{ type: string; port: number }>('ready', 30_000)).port}`;
+  const referenceUrl = `ws://127.0.0.1:${await reference.port()}${LIVE_CHAT_PATH}`;
+  const storeUrl = `http://127.0.0.1:${await store.port()}`;
+  const inMemoryUrl = `ws://127.0.0.1:${await inMemory.port()}${LIVE_CHAT_PATH}`;
+  const echoUrl = `ws://127.0.0.1:${await echo.port()}`;
   const cContenders: { key: string; peer: string; url: string; label: string; join?: false }[] = [
     { key: 'ours', peer: 'ours', url: referenceUrl, label: '**@org/live-chat-client → reference server (SQLite)**' },
     { key: 'ws', peer: 'ws', url: referenceUrl, label: 'ws hand-written client → reference server (SQLite)' },
@@ -157,7 +158,7 @@ async function throughServers(context: Context, token: string, counts: Counts, o
     { key: 'ws-echo', peer: 'ws', url: echoUrl, label: 'ws hand-written client → bare `ws` server that only answers (the floor)', join: false },
   ];
   if (baseline) {
-    const baselineUrl = `ws://127.0.0.1:${(await baseline.wait<{ type: string; port: number }>('ready', 30_000)).port}/api/v1/ws/live-chat`;
+    const baselineUrl = `ws://127.0.0.1:${await baseline.port()}${LIVE_CHAT_PATH}`;
     cContenders.push(
       { key: 'ours-baseline', peer: 'ours', url: baselineUrl, label: `@org/live-chat-client → baseline server (\`${options.baselineDir}\`)` },
       { key: 'ws-baseline', peer: 'ws', url: baselineUrl, label: 'ws hand-written client → baseline server' },
@@ -301,8 +302,8 @@ export async function clientSection(context: Context): Promise<SectionResult> {
 
   const wsEcho = Child.start('servers/peers.ts', ['ws-echo']);
   const socketIoEcho = Child.start('servers/peers.ts', ['socketio-echo']);
-  const wsEchoUrl = `ws://127.0.0.1:${(await wsEcho.wait<{ type: string; port: number }>('ready', 30_000)).port}`;
-  const socketIoEchoUrl = `http://127.0.0.1:${(await socketIoEcho.wait<{ type: string; port: number }>('ready', 30_000)).port}`;
+  const wsEchoUrl = `ws://127.0.0.1:${await wsEcho.port()}`;
+  const socketIoEchoUrl = `http://127.0.0.1:${await socketIoEcho.port()}`;
   const echoUrl = (peer: string) => (peer.startsWith('socketio') ? socketIoEchoUrl : wsEchoUrl);
 
   // --- A: against the echo servers -----------------------------------------------------------
@@ -399,7 +400,7 @@ export async function clientSection(context: Context): Promise<SectionResult> {
   const clientProfiles = new Map<string, ReturnType<typeof summarizeProfile>>();
   if (!quick) {
     const wsEchoForProfile = Child.start('servers/peers.ts', ['ws-echo']);
-    const url = `ws://127.0.0.1:${(await wsEchoForProfile.wait<{ type: string; port: number }>('ready', 30_000)).port}`;
+    const url = `ws://127.0.0.1:${await wsEchoForProfile.port()}`;
     for (const peer of ['ours', 'ws']) {
       const file = `${context.scratch}/client-${peer}.cpuprofile`;
       context.log(`client: profiling ${peer}`);

@@ -6,6 +6,7 @@
  * (each message encoded once) and socket.io rooms; then our server as two processes on Redis,
  * the room split between them.
  */
+import { LIVE_CHAT_PATH } from '../../examples/server/src/gateway.js';
 import { Child } from './lib/proc.js';
 import { profileMarkdown, summarizeProfile } from './lib/profile.js';
 import { startRedis } from './lib/redis.js';
@@ -41,7 +42,7 @@ function cpuUs(before: Usage, after: Usage): number {
 async function startServers(context: Context, kind: string, round: number, redisUrl: string | undefined): Promise<{ servers: Child[]; urls: string[] }> {
   if (kind === 'ws-broadcast' || kind === 'socketio-rooms') {
     const server = Child.start('servers/peers.ts', [kind]);
-    const { port } = await server.wait<{ type: string; port: number }>('ready', 30_000);
+    const port = await server.port();
     return { servers: [server], urls: [kind === 'socketio-rooms' ? `http://127.0.0.1:${port}` : `ws://127.0.0.1:${port}`] };
   }
   const processes = kind === 'redis' ? 2 : 1;
@@ -59,7 +60,7 @@ async function startServers(context: Context, kind: string, round: number, redis
     }),
   );
   const urls = [];
-  for (const server of servers) urls.push(`ws://127.0.0.1:${(await server.wait<{ type: string; port: number }>('ready', 30_000)).port}/api/v1/ws/live-chat`);
+  for (const server of servers) urls.push(`ws://127.0.0.1:${await server.port()}${LIVE_CHAT_PATH}`);
   return { servers, urls };
 }
 

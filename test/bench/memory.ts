@@ -5,6 +5,7 @@
  * beside a raw `ws` server that keeps the socket and the operator id, and socket.io with an auth
  * middleware.
  */
+import { LIVE_CHAT_PATH } from '../../examples/server/src/gateway.js';
 import { execFileSync } from 'node:child_process';
 import { Child } from './lib/proc.js';
 import type { Usage } from './lib/server-child.js';
@@ -50,8 +51,8 @@ async function memoryRun(context: Context, kind: string, connections: number): P
       : Child.start('servers/peers.ts', [kind], { execArgv: ['--expose-gc'] });
   const clients = Child.start('workers/idle-clients.ts', [], { lifetimeMs: 180_000 });
   try {
-    const { port } = await server.wait<{ type: string; port: number }>('ready', 30_000);
-    const url = kind === 'socketio-idle' ? `http://127.0.0.1:${port}` : kind === 'ours' ? `ws://127.0.0.1:${port}/api/v1/ws/live-chat` : `ws://127.0.0.1:${port}`;
+    const port = await server.port();
+    const url = kind === 'socketio-idle' ? `http://127.0.0.1:${port}` : kind === 'ours' ? `ws://127.0.0.1:${port}${LIVE_CHAT_PATH}` : `ws://127.0.0.1:${port}`;
     const open = (total: number) =>
       clients.request<{ type: string; count: number; ms: number }>(
         { type: 'open', protocol: kind === 'socketio-idle' ? 'socketio' : 'v1', url, count: total, batch: 100, ...(kind === 'ours' && { secret: benchSecret }) },

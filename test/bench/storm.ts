@@ -7,6 +7,7 @@
  * attempts per second (the jitter should spread them), and every message of every conversation at
  * every client, exactly once.
  */
+import { LIVE_CHAT_PATH } from '../../examples/server/src/gateway.js';
 import { Child } from './lib/proc.js';
 import { freePort } from '../support/ports.js';
 import { type Context, type SectionResult, runIfMain, table } from './lib/section.js';
@@ -28,7 +29,7 @@ async function stormRun(context: Context, strategy: 'jitter' | 'fixed', clients:
   try {
     await server.wait('ready', 30_000);
     await fleet.request(
-      { type: 'setup', url: `ws://127.0.0.1:${port}/api/v1/ws/live-chat`, count: clients, rooms, secret: benchSecret, strategy },
+      { type: 'setup', url: `ws://127.0.0.1:${port}${LIVE_CHAT_PATH}`, count: clients, rooms, secret: benchSecret, strategy },
       'ready',
       120_000,
     );

@@ -108,6 +108,11 @@ export class Child {
     });
   }
 
+  /** The port a server child listens on, from its `ready` message (see server-child.ts). */
+  async port(): Promise<number> {
+    return (await this.wait<Message & { port: number }>('ready', 30_000)).port;
+  }
+
   /** Sends `message` and waits for the reply of type `reply`. */
   request<T extends Message = Message>(message: Message, reply: string, timeoutMs: number): Promise<T> {
     this.send(message);
