@@ -30,29 +30,41 @@ export interface Backend {
   close(): Promise<void>;
 }
 
-export async function createBackend(config: ServerConfig, processId: string, log: (message: string) => void = () => {}): Promise<Backend> {
+export async function createBackend(
+  config: ServerConfig,
+  processId: string,
+  log: (message: string) => void = () => {},
+  /** Instead of the SQLite file (see AppTuning.store). */
+  embeddedStore?: Store,
+): Promise<Backend> {
   if (config.redisUrl) {
     // Loaded only when used, so the embedded default never needs ioredis.
     const { createRedisBackend } = await import('./redis.js');
     return createRedisBackend(config.redisUrl, processId, { log, livenessSeconds: config.presenceLivenessSeconds });
   }
-  const store = new SqliteStore(config.databasePath, { log });
+  const store = embeddedStore ?? new SqliteStore(config.databasePath, { log });
   const bus = new LocalBus();
   const presence = new LocalPresence();
   return { store, bus, presence, close: () => Promise.all([bus.close(), presence.close(), store.close()]).then(() => undefined) };
 }
 
-/** Knobs for tests, not configuration: see GatewayDeps. */
+/** Knobs for tests and benchmarks, not configuration (lazyFlushMs: see GatewayDeps). */
 export interface AppTuning {
   lazyFlushMs?: number;
+  /**
+   * A store to use instead of the SQLite file when no Redis is configured: the benchmarks run the
+   * server on an in-memory one, to compare it with peers that keep nothing on disk.
+   */
+  store?: Store;
 }
 
 export async function startApp(config: ServerConfig, log: (message: string) => void = () => {}, tuning: AppTuning = {}): Promise<App> {
   const processId = randomBytes(4).toString('hex');
-  const backend = await createBackend(config, processId, log);
+  const { store: embeddedStore, ...gatewayTuning } = tuning;
+  const backend = await createBackend(config, processId, log, embeddedStore);
   const auth = new TokenAuthority(config.jwtSecret);
   const { store, bus, presence } = backend;
-  const gateway = new Gateway({ config, auth, store, bus, presence, processId, log, ...tuning });
+  const gateway = new Gateway({ config, auth, store, bus, presence, processId, log, ...gatewayTuning });
   const server: Server = createServer(createHttpHandler({ config, auth, store: backend.store, gateway, log }));
   server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head));
   server.on('clientError', (_error, socket) => socket.destroy());
