@@ -109,10 +109,9 @@ export class LiveChatClient extends Subscribable<LiveChatSnapshot> {
 
   /** @internal */
   protected buildSnapshot_(): LiveChatSnapshot {
-    const entries = this.#outbox.entries_();
-    const pendingCount = entries.filter((entry) => entry.status === 'pending').length;
+    const [pendingCount, failedCount] = this.#outbox.counts_();
     const { lastError, ...status } = this.#connection.status_();
-    return { ...status, pendingCount, failedCount: entries.length - pendingCount, lastError };
+    return { ...status, pendingCount, failedCount, lastError };
   }
 
   /** The connection state (same as `getSnapshot().state`). */

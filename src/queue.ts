@@ -113,6 +113,8 @@ export interface Outbox {
    */
   restore_(): Promise<void>;
   entries_(): OutboxEntry[];
+  /** How many entries are pending and how many failed: kept as they change, so reading is O(1). */
+  counts_(): [pending: number, failed: number];
   /** Queues a message; the Promise settles with its ack or its failure. */
   add_(conversationId: string, message: MessageContent, tempId: string): Promise<MessageAck>;
   /** Sends a frame now if online, else keeps it until the connection is authenticated. */
@@ -158,6 +160,8 @@ export function createOutbox(
   const pacer = createTimer();
   const deadline = createTimer();
   let timerAt = Infinity;
+  /** Failed entries in `records` (the others are pending). */
+  let failed = 0;
 
   const entries = () => [...records.values()].map((pending) => pending.entry_);
 
@@ -220,6 +224,7 @@ export function createOutbox(
 
   /** Stores a new state of the entry, tells the owner, and (if pending) arms its deadline and sends it. */
   const update = (pending: Pending, entry: OutboxEntry) => {
+    failed += +(entry.status === 'failed') - +(pending.entry_.status === 'failed');
     pending.entry_ = entry;
     notify(entry, entry.status);
     persist();
@@ -228,6 +233,7 @@ export function createOutbox(
 
   const remove = (pending: Pending, status: 'sent' | 'discarded', seq?: number) => {
     records.delete(pending.entry_.tempId);
+    failed -= +(pending.entry_.status === 'failed');
     notify(pending.entry_, status, seq);
     persist();
   };
@@ -290,6 +296,7 @@ export function createOutbox(
           if (typeof entry?.tempId !== 'string' || typeof entry.message !== 'object' || records.has(entry.tempId)) continue;
           // JSON has no Infinity: an unlimited TTL comes back as null.
           loaded.set(entry.tempId, record({ ...entry, expiresAt: entry.expiresAt ?? Infinity }));
+          failed += +(entry.status === 'failed');
         }
         records = new Map([...loaded, ...records]);
         for (const pending of loaded.values()) {
@@ -299,6 +306,8 @@ export function createOutbox(
       })()),
 
     entries_: entries,
+
+    counts_: () => [records.size - failed, failed],
 
     add_(conversationId, message, tempId) {
       if (records.has(tempId)) throw new LiveChatError('invalid_argument', `duplicate tempId ${tempId}`);
