@@ -294,9 +294,11 @@ export function createOutbox(
         const loaded = new Map<string, Pending>();
         for (const entry of (await storage?.load()) ?? []) {
           if (typeof entry?.tempId !== 'string' || typeof entry.message !== 'object' || records.has(entry.tempId)) continue;
-          // JSON has no Infinity: an unlimited TTL comes back as null.
-          loaded.set(entry.tempId, record({ ...entry, expiresAt: entry.expiresAt ?? Infinity }));
-          failed += +(entry.status === 'failed');
+          // JSON has no Infinity: an unlimited TTL comes back as null. Anything but `failed` (a
+          // status written by hand or by another version) is sent again: the server deduplicates.
+          const status = entry.status === 'failed' ? 'failed' : 'pending';
+          loaded.set(entry.tempId, record({ ...entry, status, expiresAt: entry.expiresAt ?? Infinity }));
+          failed += +(status === 'failed');
         }
         records = new Map([...loaded, ...records]);
         for (const pending of loaded.values()) {

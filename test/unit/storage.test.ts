@@ -128,6 +128,19 @@ describe('localStorageOutbox', () => {
     second.disconnect();
   });
 
+  test('a stored message with an unknown status (written by hand or another version) is sent again, not stuck', async () => {
+    const entry = { tempId: 'odd', conversationId: 'U1', message: { type: 'text', text: 'hi' }, createdAt: Date.now(), expiresAt: null, status: 'sending' };
+    storage.setItem('outbox', JSON.stringify([entry]));
+    const server = new FakeServer();
+    const client = createClient(server, { queue: { storage: localStorageOutbox('outbox') } });
+    await connectClient(client);
+    await flush();
+    expect(server.sentTempIds()).toEqual(['odd']);
+    expect(client.getSnapshot()).toMatchObject({ pendingCount: 0, failedCount: 0 });
+    expect(stored()).toEqual([]);
+    client.disconnect();
+  });
+
   test('a full storage does not break sending', async () => {
     storage.failWrites = true;
     const server = new FakeServer();
