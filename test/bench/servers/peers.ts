@@ -8,6 +8,8 @@
  *   client asked for one (emit-with-ack), else by a `message_sent` event (plain emit).
  * - `socketio-store`: socket.io emit-with-ack on an in-memory store: seq per conversation,
  *   dedup by temp_id, fan-out to the room's other members (what our reference server does on SQLite).
+ * - `socketio-sqlite`: the same on our reference server's SQLite store (argv[3]: the database
+ *   file), so that socket.io and our server can be compared with the same durability.
  * - `ws-broadcast`: the raw `ws` fan-out floor: v1 auth and join, and a `message_send` encoded once
  *   (one string, one Buffer) and written to each room member in a plain loop.
  * - `socketio-rooms`: socket.io rooms: `join` acks, `message_send` → `io.to(room).emit(...)`.
@@ -17,6 +19,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server as SocketIoServer, type Socket as SocketIoSocket } from 'socket.io';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { SqliteStore } from '../../../examples/server/src/store/sqlite.js';
+import type { MessageContent } from '../../../src/protocol.js';
 import { type RunningServer, serveChild } from '../lib/server-child.js';
 
 const mode = process.argv[2] ?? 'ws-echo';
@@ -97,10 +101,7 @@ const servers: Record<string, () => Promise<RunningServer>> = {
     const acks = new Map<string, unknown>();
     return listenSocketIo((io) =>
       io.on('connection', (socket) => {
-        socket.on('join', (room: string, ack?: () => void) => {
-          void socket.join(room);
-          ack?.();
-        });
+        onJoin(socket);
         socket.on('message_send', (payload: V1Frame['payload'], ack: (reply: unknown) => void) => {
           const { line_user_id: room = '', message, temp_id: tempId = '' } = payload;
           const key = `bench\n${tempId}`;
@@ -116,6 +117,29 @@ const servers: Record<string, () => Promise<RunningServer>> = {
         });
       }),
     );
+  },
+
+  'socketio-sqlite': async () => {
+    // Our reference server's SQLite store behind socket.io: the same durability as ours (each
+    // message committed before its ack, appends of one turn in one transaction, dedup by temp_id).
+    const store = new SqliteStore(process.argv[3] ?? ':memory:');
+    const server = await listenSocketIo((io) =>
+      io.on('connection', (socket) => {
+        onJoin(socket);
+        socket.on('message_send', (payload: V1Frame['payload'], ack: (reply: unknown) => void) => {
+          const { line_user_id: room = '', message, temp_id: tempId = '' } = payload;
+          store.appendOperatorMessage(room, 'bench', tempId, message as MessageContent).then(
+            ({ message: stored, duplicate }) => {
+              const reply = { admin_id: 'bench', line_user_id: room, message, temp_id: tempId, seq: stored.seq, timestamp: stored.createdAt };
+              ack(reply);
+              if (!duplicate) socket.to(room).emit('message_sent', reply);
+            },
+            () => ack({ error: 'not stored' }),
+          );
+        });
+      }),
+    );
+    return { ...server, close: () => server.close().then(() => store.close()) };
   },
 
   'ws-broadcast': () => {
@@ -150,10 +174,7 @@ const servers: Record<string, () => Promise<RunningServer>> = {
     let seq = 0;
     return listenSocketIo((io) =>
       io.on('connection', (socket) => {
-        socket.on('join', (room: string, ack?: () => void) => {
-          void socket.join(room);
-          ack?.();
-        });
+        onJoin(socket);
         socket.on('message_send', (payload: V1Frame['payload'], ack?: (reply: unknown) => void) => {
           const { line_user_id: room = '', message, temp_id } = payload;
           const reply = { admin_id: 'sender', line_user_id: room, message, temp_id, seq: ++seq, timestamp: new Date().toISOString() };
@@ -187,6 +208,14 @@ const servers: Record<string, () => Promise<RunningServer>> = {
       });
     }),
 };
+
+/** A socket.io room join, acked. */
+function onJoin(socket: SocketIoSocket): void {
+  socket.on('join', (room: string, ack?: () => void) => {
+    void socket.join(room);
+    ack?.();
+  });
+}
 
 const start = servers[mode];
 if (!start) throw new Error(`unknown mode ${mode}`);
