@@ -224,6 +224,34 @@ describe('sends that arrive together (one turn: one commit)', () => {
       ['b3', 2],
     ]);
   });
+
+  test('acks leave in arrival order when the store settles a later send first, and a frame after them waits for both', async () => {
+    const app = await server();
+    const append = app.store.appendOperatorMessage.bind(app.store);
+    let releaseFirst = () => {};
+    // The first send is stored at once but settles only when the test says so; the second settles
+    // as soon as it is stored, ahead of the first (as a store with several connections could).
+    const secondSettled = new Promise<void>((resolve) => {
+      app.store.appendOperatorMessage = (conversationId, adminId, tempId, message) => {
+        const stored = append(conversationId, adminId, tempId, message);
+        if (tempId === 'first') return new Promise((release) => (releaseFirst = () => release(stored)));
+        return stored.finally(() => setImmediate(resolve));
+      };
+    });
+    const alice = harness().defer(await RawClient.authed(app.wsUrl, await app.token('alice')));
+    burst(alice, [send('first', 'one'), send('second', 'two'), ['ping', {}]]);
+    await secondSettled;
+    // The second append has settled and its handling has run: nothing may have left yet.
+    expect(alice.frames.filter((frame) => ['message_sent', 'pong', 'error'].includes(frame.type))).toEqual([]);
+    releaseFirst();
+    await alice.next('pong');
+    const order = alice.frames.filter((frame) => frame.type === 'message_sent' || frame.type === 'pong').map((frame) => frame.payload.temp_id ?? frame.type);
+    expect(order).toEqual(['first', 'second', 'pong']);
+    expect(acks(alice)).toEqual([
+      ['first', 1],
+      ['second', 2],
+    ]);
+  });
 });
 
 describe('typing and presence', () => {

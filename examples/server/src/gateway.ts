@@ -38,6 +38,11 @@ interface Connection {
    * none, a `message_send` starts its append on arrival (see #receive).
    */
   ordered: number;
+  /** Sends that took the fast path (see #receive), and how many of them were acked, in order. */
+  sendsAsked: number;
+  sendsAnswered: number;
+  /** Sends whose append settled ahead of an earlier one's, by number (see #answer). */
+  waitingSends: Map<number, () => void> | undefined;
 }
 
 type MessageSend = Extract<ClientFrame, { type: 'message_send' }>;
@@ -155,6 +160,9 @@ export class Gateway {
       idleTimer: undefined,
       queue: Promise.resolve(),
       ordered: 0,
+      sendsAsked: 0,
+      sendsAnswered: 0,
+      waitingSends: undefined,
     };
     this.#connections.set(connection.id, connection);
     connection.authTimer = setTimeout(() => socket.close(Close.policy, 'auth timeout'), config.authTimeoutMs);
@@ -186,19 +194,20 @@ export class Gateway {
     const { operator } = connection;
     if (frame.type === 'message_send' && operator && connection.ordered === 0) {
       // Nothing but other sends ahead of it: the append starts now, so the sends of one turn are
-      // committed together (the store's group commit), in arrival order, which is seq order. The
-      // acks still leave in arrival order, through the queue.
+      // committed together (the store's group commit), in arrival order, which is seq order. Its
+      // ack follows straight from its append, in arrival order (see #answer), and the next frame
+      // other than a send waits for it in the queue.
       let appended: Promise<AppendResult>;
       try {
         appended = this.#append(connection, operator, frame);
       } catch (error) {
         appended = Promise.reject(error);
       }
-      appended.catch(() => {}); // handled in turn, below
-      connection.queue = connection.queue
-        .then(() => appended)
-        .then((result) => this.#sent(connection, frame, result))
-        .catch((error: unknown) => this.#failed(connection, frame, error));
+      const ticket = connection.sendsAsked++;
+      connection.queue = appended.then(
+        (result) => this.#answer(connection, ticket, frame, result, undefined),
+        (error: unknown) => this.#answer(connection, ticket, frame, undefined, error),
+      );
       return;
     }
     connection.ordered++;
@@ -206,6 +215,27 @@ export class Gateway {
       .then(() => this.#handle(connection, frame))
       .catch((error: unknown) => this.#failed(connection, frame, error))
       .finally(() => connection.ordered--);
+  }
+
+  /**
+   * Acks a send whose append settled (`result`, or `error`), in arrival order: sends are numbered
+   * as they arrive (`ticket`), and one whose append settled ahead of an earlier one's (a store may
+   * settle out of order: Redis reads a duplicate's summary back) waits for it. In order, the common
+   * case, this costs one promise reaction per send; a wait on the queue cost several.
+   * The returned promise settles once the ack and the fan-out have left.
+   */
+  #answer(connection: Connection, ticket: number, frame: MessageSend, result: AppendResult | undefined, error: unknown): void | Promise<void> {
+    if (ticket !== connection.sendsAnswered) {
+      return new Promise((resolve) => (connection.waitingSends ??= new Map()).set(ticket, () => resolve(this.#answer(connection, ticket, frame, result, error))));
+    }
+    connection.sendsAnswered++;
+    if (result) this.#sent(connection, frame, result).catch((failure: unknown) => this.#failed(connection, frame, failure));
+    else this.#failed(connection, frame, error);
+    const next = connection.waitingSends?.get(connection.sendsAnswered);
+    if (next) {
+      connection.waitingSends!.delete(connection.sendsAnswered);
+      next();
+    }
   }
 
   /** A frame whose handling threw: logged, and the client told (with the message's temp_id). */
