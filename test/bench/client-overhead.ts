@@ -14,6 +14,7 @@ import { LIVE_CHAT_PATH } from '../../examples/server/src/gateway.js';
 import { randomUUID } from 'node:crypto';
 import { TokenAuthority } from '../../examples/server/src/auth.js';
 import { SqliteStore } from '../../examples/server/src/store/sqlite.js';
+import { createIdMaker } from '../../src/ids.js';
 import { Child } from './lib/proc.js';
 import { type ProfileSummary, profileMarkdown, summarizeProfile } from './lib/profile.js';
 import { type Context, type Section, type SectionResult, rotate, runIfMain, table } from './lib/section.js';
@@ -70,7 +71,7 @@ async function storageCosts(context: Context): Promise<{ label: string; us: numb
     ['append, one per turn (file, WAL: a commit each)', `${context.scratch}/storage-cost.sqlite`, 1, randomUUID],
     ['append, 100 per turn (file, WAL: one commit for the 100)', `${context.scratch}/storage-cost-2.sqlite`, 100, randomUUID],
     ['append, 100 per turn (in-memory database: no file write)', ':memory:', 100, randomUUID],
-    ['append, 100 per turn, time-ordered temp_ids (UUIDv7, as our client makes them)', `${context.scratch}/storage-cost-3.sqlite`, 100, uuidV7],
+    ['append, 100 per turn, time-ordered temp_ids (UUIDv7, as our client makes them)', `${context.scratch}/storage-cost-3.sqlite`, 100, createIdMaker()],
   ] as const) {
     const store = new SqliteStore(path);
     const samples = [];
@@ -90,12 +91,6 @@ async function storageCosts(context: Context): Promise<{ label: string; us: numb
     rows.push({ label, us: median(samples) });
   }
   return rows;
-}
-
-/** A UUIDv7 as the SDK makes it: the time in milliseconds first, then random bits. */
-function uuidV7(): string {
-  const time = Date.now().toString(16).padStart(12, '0');
-  return `${time.slice(0, 8)}-${time.slice(8)}-7${randomUUID().slice(15)}`;
 }
 
 function µs(ms: number): string {
@@ -185,7 +180,9 @@ async function throughServers(context: Context, token: string, counts: Counts, o
       c.get(contender.key)!.push(result!);
     }
   }
-  const socketIo = c.get('socketio')!;
+  /** Per round, `key`'s `field` over `base`'s, summarized. */
+  const versus = (key: string, base: string, field: 'p50' | 'perSecond') =>
+    ratios(c.get(key)!.map((run) => run[field]), c.get(base)!.map((run) => run[field]));
   const cRows = cContenders.map(({ key, label }) => {
     const runs = c.get(key)!;
     return [
@@ -193,21 +190,19 @@ async function throughServers(context: Context, token: string, counts: Counts, o
       spread(summarize(runs.map((run) => run.p50)), µs),
       spread(summarize(runs.map((run) => run.p99)), µs),
       spread(summarize(runs.map((run) => run.perSecond)), count),
-      ratio(ratios(runs.map((run) => run.p50), socketIo.map((run) => run.p50))),
-      ratio(ratios(runs.map((run) => run.perSecond), socketIo.map((run) => run.perSecond))),
+      ratio(versus(key, 'socketio', 'p50')),
+      ratio(versus(key, 'socketio', 'perSecond')),
     ];
   });
   const p50Of = (key: string) => summarize(c.get(key)!.map((run) => run.p50)).median;
   const µsOf = (key: string) => µs(p50Of(key));
   context.log('client C: SQLite store cost per message (in-process)');
   const storage = await storageCosts(context);
-  const oursC = c.get('ours')!;
-  const latencyVsSocketIo = ratios(oursC.map((run) => run.p50), socketIo.map((run) => run.p50));
-  const rateVsSocketIo = ratios(oursC.map((run) => run.perSecond), socketIo.map((run) => run.perSecond));
-  const mapVsSocketIo = ratios(c.get('ours-map')!.map((run) => run.p50), socketIo.map((run) => run.p50));
-  const durableSocketIo = c.get('socketio-sqlite')!;
-  const latencyVsDurable = ratios(oursC.map((run) => run.p50), durableSocketIo.map((run) => run.p50));
-  const rateVsDurable = ratios(oursC.map((run) => run.perSecond), durableSocketIo.map((run) => run.perSecond));
+  const latencyVsSocketIo = versus('ours', 'socketio', 'p50');
+  const rateVsSocketIo = versus('ours', 'socketio', 'perSecond');
+  const mapVsSocketIo = versus('ours-map', 'socketio', 'p50');
+  const latencyVsDurable = versus('ours', 'socketio-sqlite', 'p50');
+  const rateVsDurable = versus('ours', 'socketio-sqlite', 'perSecond');
   summary.push(
     { metric: 'send→ack p50 through our server (SQLite) vs socket.io emit-with-ack (memory)', value: ratio(latencyVsSocketIo), goal: '≤ 1.00×', met: latencyVsSocketIo.median <= 1 },
     { metric: "  same, our server on a Map like socket.io's store (not durable)", value: ratio(mapVsSocketIo) },

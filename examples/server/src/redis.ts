@@ -3,7 +3,7 @@ import type { MessageContent } from '../../../src/protocol.js';
 import type { Backend } from './app.js';
 import { type Broadcast, type Bus, type Presence, distinct, newestPerTurn } from './fanout.js';
 import { encode, encodeConversation, encodeMessage, frameType } from './protocol.js';
-import type { AppendResult, ConversationSummary, HistoryPage, Store, StoredMessage } from './store/types.js';
+import { type AppendResult, type ConversationSummary, type HistoryPage, type Store, type StoredMessage, summaryAfter } from './store/types.js';
 
 const prefix = 'lc:';
 const key = {
@@ -298,22 +298,6 @@ export class RedisStore implements Store {
     }
     return { message: stored, duplicate: false, conversation: summaryAfter(stored, Number(reply[2]), reply[3]) };
   }
-}
-
-/**
- * The conversation summary right after `message` was appended, from what the append script
- * returns or publishes: the unread count and the display name ('' for none) it read.
- */
-function summaryAfter(message: StoredMessage, unreadCount: number, displayName: string): ConversationSummary {
-  return {
-    id: message.conversationId,
-    displayName: displayName || undefined,
-    lastMessage: message,
-    lastSeq: message.seq,
-    unreadCount,
-    status: message.sender === 'customer' ? 'waiting' : 'answered',
-    updatedAt: message.createdAt,
-  };
 }
 
 function entryMessage([, fields]: [string, string[]]): StoredMessage {

@@ -5,7 +5,7 @@
  * storage, and so shows what SQLite's commit adds. Nothing survives a restart: not a server to run.
  */
 import { type MessageContent, isoNow } from '../../../src/protocol.js';
-import type { AppendResult, ConversationSummary, HistoryPage, Store, StoredMessage } from '../../../examples/server/src/store/types.js';
+import { type AppendResult, type ConversationSummary, type HistoryPage, type Store, type StoredMessage, summaryAfter } from '../../../examples/server/src/store/types.js';
 
 interface Conversation {
   summary: ConversationSummary;
@@ -45,18 +45,10 @@ export class MemoryStore implements Store {
     const previous = conversation.summary;
     message.seq = previous.lastSeq + 1;
     message.createdAt = isoNow();
-    const customer = message.sender === 'customer';
     conversation.messages.push(message);
     if (key !== undefined) this.#dedup.set(key, message);
-    conversation.summary = {
-      id: conversationId,
-      displayName: displayName ?? previous.displayName,
-      lastMessage: message,
-      lastSeq: message.seq,
-      unreadCount: customer ? previous.unreadCount + 1 : 0,
-      status: customer ? 'waiting' : 'answered',
-      updatedAt: message.createdAt,
-    };
+    const unreadCount = message.sender === 'customer' ? previous.unreadCount + 1 : 0;
+    conversation.summary = summaryAfter(message, unreadCount, displayName ?? previous.displayName ?? '');
     return { message, duplicate: false, conversation: conversation.summary };
   }
 

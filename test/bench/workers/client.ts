@@ -15,6 +15,7 @@ import ReconnectingWebSocket from 'partysocket/ws';
 import { io } from 'socket.io-client';
 import { WebSocket } from 'ws';
 import type { WebSocketConstructor } from '../../../src/index.js';
+import { createIdMaker } from '../../../src/ids.js';
 import { loadSdk } from '../lib/build.js';
 import { childMain, type Message } from '../lib/proc.js';
 import { startProfile, stopProfile } from '../lib/profiler.js';
@@ -233,15 +234,11 @@ const open: Record<string, (run: ClientRun) => Promise<Driver>> = {
 };
 
 /**
- * The socket.io clients' temp_ids: time-ordered like our client's (UUIDv7), so that on a SQLite
- * store (`socketio-sqlite`) their dedup-index inserts land at one end of it as ours do; and
- * cheaper to make than a UUID, so socket.io's client CPU is not charged for them.
+ * The socket.io clients' temp_ids: made as our client makes its own (UUIDv7, `createIdMaker`), so
+ * that on a SQLite store (`socketio-sqlite`) their dedup-index inserts land at one end of it as ours
+ * do, and both clients pay the same for their ids.
  */
-const orderedId = (() => {
-  const start = Date.now().toString(36);
-  let next = 0;
-  return () => `${start}-${(next++).toString(36).padStart(8, '0')}`;
-})();
+const orderedId = createIdMaker();
 
 function cpuSince(start: NodeJS.CpuUsage): number {
   const { user, system } = process.cpuUsage(start);

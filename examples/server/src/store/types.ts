@@ -28,6 +28,22 @@ export interface ConversationSummary {
   updatedAt: string;
 }
 
+/**
+ * The conversation summary right after `message` was appended, given what the store knows of the
+ * rest: the unread count and the display name ('' for none).
+ */
+export function summaryAfter(message: StoredMessage, unreadCount: number, displayName: string): ConversationSummary {
+  return {
+    id: message.conversationId,
+    displayName: displayName || undefined,
+    lastMessage: message,
+    lastSeq: message.seq,
+    unreadCount,
+    status: message.sender === 'customer' ? 'waiting' : 'answered',
+    updatedAt: message.createdAt,
+  };
+}
+
 /** What an append did: the stored message, and whether it was already there (a retry). */
 export interface AppendResult {
   message: StoredMessage;
